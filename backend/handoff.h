@@ -1,0 +1,77 @@
+/*
+ * handoff - the record and the fd passing between the screen and a
+ * worker, over one socketpair(AF_UNIX, SOCK_SEQPACKET) per worker.
+ *
+ * screen -> worker: one message = the encoded record (fixed layout,
+ *   network byte order, versioned) + the client fd in SCM_RIGHTS.
+ * worker -> screen: one-byte status messages HANDOFF_READY (started,
+ *   or idle again), HANDOFF_BUSY (took the fd), HANDOFF_DONE (session
+ *   over).  The screen closes its copy of the fd only on BUSY.
+ * The screen tells a worker to exit by closing its end (EOF), as
+ * Postfix's master closes the status pipe: an idle worker exits at once,
+ * a busy one after its session.
+ */
+#ifndef DOORMAN_HANDOFF_H
+#define DOORMAN_HANDOFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define HANDOFF_MAGIC		0x444d4831u	/* "DMH1" */
+#define HANDOFF_VERSION		1
+#define HANDOFF_EHLO_MAX	255
+#define HANDOFF_PENDING_MAX	2048	/* client bytes already read by the screen */
+#define HANDOFF_LISTENER_MAX	63
+#define HANDOFF_MSG_MAX		4096	/* largest encoded record */
+
+/* Status bytes from the worker. */
+#define HANDOFF_READY	'R'
+#define HANDOFF_BUSY	'B'
+#define HANDOFF_DONE	'D'
+
+/* Verdict flags. */
+#define HANDOFF_F_TEASER_SENT	0x0001	/* "220-" went out: worker must send the final "220 " */
+#define HANDOFF_F_ALLOWLISTED	0x0002
+#define HANDOFF_F_PASS_OLD	0x0004
+#define HANDOFF_F_PASS_NEW	0x0008
+#define HANDOFF_F_PREGREET_FAIL	0x0010	/* pregreet failed under "ignore" */
+#define HANDOFF_F_DNSBL_FAIL	0x0020	/* DNSBL rank over threshold under "ignore" */
+#define HANDOFF_F_DENYLISTED	0x0040	/* denylisted under "ignore" */
+#define HANDOFF_F_X21		0x0080	/* completed greeting, then 421 on first command */
+
+struct handoff {
+	struct sockaddr_storage client;	/* client address and port */
+	struct sockaddr_storage server;	/* local address and port it connected to */
+	char	listener[HANDOFF_LISTENER_MAX + 1];	/* "127.0.0.1:2525" */
+	uint32_t flags;
+	int32_t	dnsbl_score;
+	char	ehlo[HANDOFF_EHLO_MAX + 1];	/* EHLO/HELO name seen by deep tests, or "" */
+	uint16_t pending_len;
+	uint8_t	pending[HANDOFF_PENDING_MAX];	/* client bytes the screen consumed */
+};
+
+/* Encode into buf; returns the length, or -1 if cap is too small. */
+ssize_t	handoff_encode(const struct handoff *, uint8_t *buf, size_t cap);
+/* Decode; -1 and *why for a bad magic/version, truncated or oversized record. */
+int	handoff_decode(const uint8_t *buf, size_t len, struct handoff *, const char **why);
+
+/*
+ * Send record + fd (non-blocking socket): 0 sent, -1 with errno
+ * (EAGAIN: try later).
+ */
+int	handoff_send(int sock, const struct handoff *, int fd);
+
+/*
+ * Receive one record + fd.  1: got both (*fd set).  0: EOF.  -1: error
+ * with errno (EAGAIN), or a bad message: *why set, any received fds
+ * already closed (MSG_CTRUNC, stray or missing fd, bad record).
+ */
+int	handoff_recv(int sock, struct handoff *, int *fd, const char **why);
+
+/* One status byte each way; 0 or -1 with errno. */
+int	handoff_send_status(int sock, char status);
+/* 1 and *status; 0 EOF; -1 errno. */
+int	handoff_recv_status(int sock, char *status);
+
+#endif

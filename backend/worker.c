@@ -1,0 +1,115 @@
+/*
+ * worker - wait for hand-offs from the screen and run their sessions
+ * (see worker.h).
+ *
+ * Status protocol as this worker speaks it:
+ *   READY  at start, and after each DONE when it will take another client;
+ *   BUSY   as soon as a record and its fd arrived (the screen may close
+ *          its copy of the fd now);
+ *   DONE   when the session is over.
+ * A worker that is going to exit (max_use reached, EOF from the screen)
+ * sends DONE and no READY.  A bad record gets READY again: the fd was
+ * not taken, the screen still holds its copy and may hand it elsewhere.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/log.h"
+#include "backend/handoff.h"
+#include "backend/netio.h"
+#include "backend/worker.h"
+
+/* Send a status byte, waiting a little if the socket is full. */
+static int
+status(int sock, char st)
+{
+	struct pollfd pfd;
+	int	tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		if (handoff_send_status(sock, st) == 0)
+			return (0);
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return (-1);
+		pfd.fd = sock;
+		pfd.events = POLLOUT;
+		(void)poll(&pfd, 1, 100);
+	}
+	return (-1);
+}
+
+/* Has the screen closed its end (while we were busy)? */
+static int
+screen_gone(int sock)
+{
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)))
+		return (1);
+	return (0);
+}
+
+int
+worker_run(int sock, const struct smtpd_params *p, const struct worker_limits *lim)
+{
+	static struct handoff h;	/* 2.5 KB: keep it off the stack */
+	struct pollfd pfd;
+	int64_t	idle_since;
+	long	uses = 0;
+	const char *why;
+	int	fd, r;
+
+	if (status(sock, HANDOFF_READY) < 0) {
+		msg_warn("cannot talk to the screen: %s", strerror(errno));
+		return (1);
+	}
+	idle_since = netio_now();
+	for (;;) {
+		int64_t	left = idle_since + lim->max_idle * 1000 - netio_now();
+
+		if (left <= 0)
+			return (0);	/* max_idle: the screen spawns anew when needed */
+		pfd.fd = sock;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (r < 0 && errno != EINTR) {
+			msg_warn("poll: %s", strerror(errno));
+			return (1);
+		}
+		if (r <= 0)
+			continue;
+		why = NULL;
+		r = handoff_recv(sock, &h, &fd, &why);
+		if (r == 0)
+			return (0);	/* the screen closed our socket */
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			if (errno == EBADMSG) {
+				msg_warn("bad hand-off record from the screen: %s", why);
+				if (status(sock, HANDOFF_READY) < 0)
+					return (1);
+				continue;
+			}
+			msg_warn("receive hand-off: %s", strerror(errno));
+			return (1);
+		}
+		if (status(sock, HANDOFF_BUSY) < 0)
+			msg_warn("cannot tell the screen we are busy: %s", strerror(errno));
+		uses++;
+		session_run(p, &h, fd);
+		if (status(sock, HANDOFF_DONE) < 0 || screen_gone(sock))
+			return (0);
+		if (uses >= lim->max_use)
+			return (0);
+		if (status(sock, HANDOFF_READY) < 0)
+			return (0);
+		idle_since = netio_now();
+	}
+}

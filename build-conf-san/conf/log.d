@@ -1,0 +1,2 @@
+build-conf-san/conf/log.o: conf/log.c conf/log.h
+conf/log.h:

@@ -1,0 +1,2 @@
+build-lead/backend/handoff.o: backend/handoff.c backend/handoff.h
+backend/handoff.h:

@@ -1,0 +1,2 @@
+build-lead/conf/addr.o: conf/addr.c conf/addr.h
+conf/addr.h:

@@ -1,0 +1,2 @@
+build-smtpd/backend/handoff.o: backend/handoff.c backend/handoff.h
+backend/handoff.h:

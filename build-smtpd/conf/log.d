@@ -1,0 +1,2 @@
+build-smtpd/conf/log.o: conf/log.c conf/log.h
+conf/log.h:

@@ -1,0 +1,336 @@
+/*
+ * log - messages in Postfix's form, to syslog or to maillog_file.
+ *
+ * Every message is formatted into one bounded buffer and leaves in one
+ * write(2) on an O_APPEND descriptor, so that the screen and its
+ * workers can share a log file without tearing each other's lines and
+ * without stdio buffering hiding a line when a process dies.  Before
+ * log_open() everything goes to stderr as "program: text", which is
+ * how start-up errors reach the admin.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/log.h"
+
+/* Longest line we emit; longer messages are cut (never split). */
+#define LOG_LINE_MAX	4000
+
+enum log_dest { DEST_STDERR, DEST_SYSLOG, DEST_FILE };
+
+static enum log_dest dest = DEST_STDERR;
+static int log_fd = -1;
+static int also_stderr;
+static char cur_tag[256];
+static char host[256];
+
+static const char *
+default_tag(void)
+{
+	if (cur_tag[0] != '\0')
+		return cur_tag;
+	return program_invocation_short_name;
+}
+
+const char *
+log_tag(void)
+{
+	return default_tag();
+}
+
+void
+log_set_hostname(const char *name)
+{
+	snprintf(host, sizeof(host), "%s", name ? name : "");
+}
+
+static const char *
+log_host(void)
+{
+	char *dot;
+
+	if (host[0] == '\0') {
+		if (gethostname(host, sizeof(host) - 1) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		/* syslog shows the short name; so do we. */
+		if ((dot = strchr(host, '.')) != NULL)
+			*dot = '\0';
+	}
+	return host;
+}
+
+int
+log_open(const char *tag, const char *maillog_file)
+{
+	int fd;
+
+	log_close();
+	if (tag != NULL)
+		snprintf(cur_tag, sizeof(cur_tag), "%s", tag);
+	if (maillog_file != NULL && *maillog_file != '\0') {
+		/*
+		 * /dev/stdout may be a socket (journald) that open() refuses;
+		 * our own descriptor 1 is what the admin meant.
+		 */
+		if (strcmp(maillog_file, "/dev/stdout") == 0)
+			fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		else if (strcmp(maillog_file, "/dev/stderr") == 0)
+			fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		else
+			fd = open(maillog_file,
+			    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+			    0644);
+		if (fd < 0)
+			return -1;
+		log_fd = fd;
+		dest = DEST_FILE;
+	} else {
+		openlog(default_tag(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+		dest = DEST_SYSLOG;
+	}
+	return 0;
+}
+
+void
+log_set_tag(const char *tag)
+{
+	snprintf(cur_tag, sizeof(cur_tag), "%s", tag ? tag : "");
+	/* openlog() keeps our pointer; re-announce it after a change. */
+	if (dest == DEST_SYSLOG)
+		openlog(default_tag(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_also_stderr(int on)
+{
+	also_stderr = on;
+}
+
+void
+log_close(void)
+{
+	if (dest == DEST_FILE && log_fd >= 0)
+		close(log_fd);
+	else if (dest == DEST_SYSLOG)
+		closelog();
+	log_fd = -1;
+	dest = DEST_STDERR;
+}
+
+/* One write; retry only on EINTR so that a line never lands twice. */
+static void
+write_line(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Append "\n", cutting text so that the line fits. */
+static size_t
+finish_line(char *buf, size_t off, size_t size)
+{
+	if (off > size - 2)
+		off = size - 2;
+	buf[off++] = '\n';
+	buf[off] = '\0';
+	return off;
+}
+
+static void
+emit(int prio, const char *tag, const char *prefix, const char *fmt,
+    va_list ap)
+{
+	char text[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX + 512];
+	char stamp[32];
+	size_t off;
+	int n, saved = errno;
+	struct tm tm;
+	time_t now;
+
+	n = snprintf(text, sizeof(text), "%s", prefix);
+	if (n < 0)
+		n = 0;
+	errno = saved;		/* keep %m meaningful */
+	vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
+
+	if (tag == NULL)
+		tag = default_tag();
+
+	if (dest == DEST_STDERR || also_stderr) {
+		n = snprintf(line, sizeof(line), "%s: %s", tag, text);
+		off = finish_line(line, n < 0 ? 0 : (size_t)n, sizeof(line));
+		write_line(STDERR_FILENO, line, off);
+	}
+	if (dest == DEST_SYSLOG) {
+		if (tag != default_tag()) {
+			openlog(tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
+			syslog(prio, "%s", text);
+			openlog(default_tag(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+		} else
+			syslog(prio, "%s", text);
+	} else if (dest == DEST_FILE) {
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
+		n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s", stamp,
+		    log_host(), tag, (long)getpid(), text);
+		off = finish_line(line, n < 0 ? 0 : (size_t)n, sizeof(line));
+		write_line(log_fd, line, off);
+	}
+	errno = saved;
+}
+
+void
+msg_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_INFO, NULL, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_WARNING, NULL, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_ERR, NULL, "error: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_CRIT, NULL, "fatal: ", fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+msg_info_tag(const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_INFO, tag, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_warn_tag(const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_WARNING, tag, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * postscreen's rule: whole seconds from 10 on, one decimal from 1 on,
+ * two below; then trailing zeros (and a bare point) go.
+ */
+char *
+log_time_format(double seconds, char *buf, size_t len)
+{
+	char *p;
+	int decimals;
+
+	if (buf == NULL || len == 0)
+		return buf;
+	if (!(seconds > 0))		/* also catches NaN */
+		seconds = 0;
+	if (seconds > 1e15)
+		seconds = 1e15;
+	decimals = seconds >= 10 ? 0 : seconds >= 1 ? 1 : 2;
+	snprintf(buf, len, "%.*f", decimals, seconds);
+	if (strchr(buf, '.') != NULL) {
+		p = buf + strlen(buf) - 1;
+		while (p > buf && *p == '0')
+			*p-- = '\0';
+		if (*p == '.')
+			*p = '\0';
+	}
+	return buf;
+}
+
+/*
+ * C escapes as Postfix's escape() writes them; an escape is never cut
+ * in half when buf runs out.
+ */
+char *
+log_escape(const void *data, size_t len, size_t max, char *buf,
+    size_t buflen)
+{
+	const unsigned char *s = data;
+	char tmp[8];
+	size_t i, off = 0, n;
+	int c;
+
+	if (buf == NULL || buflen == 0)
+		return buf;
+	if (len > max)
+		len = max;
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		switch (c) {
+		case '\a': memcpy(tmp, "\\a", 3); break;
+		case '\b': memcpy(tmp, "\\b", 3); break;
+		case '\f': memcpy(tmp, "\\f", 3); break;
+		case '\n': memcpy(tmp, "\\n", 3); break;
+		case '\r': memcpy(tmp, "\\r", 3); break;
+		case '\t': memcpy(tmp, "\\t", 3); break;
+		case '\v': memcpy(tmp, "\\v", 3); break;
+		case '\\': memcpy(tmp, "\\\\", 3); break;
+		default:
+			if (c >= 0x20 && c < 0x7f) {
+				tmp[0] = (char)c;
+				tmp[1] = '\0';
+			} else
+				snprintf(tmp, sizeof(tmp), "\\%03o", c);
+		}
+		n = strlen(tmp);
+		if (off + n >= buflen)
+			break;
+		memcpy(buf + off, tmp, n);
+		off += n;
+	}
+	buf[off] = '\0';
+	return buf;
+}

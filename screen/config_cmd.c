@@ -1,0 +1,153 @@
+/*
+ * config_cmd - the configuration sub-commands.
+ *
+ * check: everything the daemon would refuse at start-up is refused here
+ * too, with file, line and reason: values, actions, tables, addresses.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/addr.h"
+#include "conf/log.h"
+#include "screen/access.h"
+#include "screen/config_cmd.h"
+#include "screen/config_load.h"
+#include "screen/screen.h"
+
+static int
+config_check_listen(struct conf *c, struct conf_err *err)
+{
+	char **v = conf_list(c, "listen");
+	struct endpoint ep;
+	const char *why;
+	size_t i;
+
+	for (i = 0; v[i] != NULL; i++) {
+		if (addr_parse_endpoint(v[i], &ep, &why) == 0 && ep.sa.ss_family != AF_UNIX)
+			continue;
+		const char *file;
+
+		conf_origin(c, "listen", &file, &err->line);
+		snprintf(err->file, sizeof(err->file), "%s", file);
+		snprintf(err->reason, sizeof(err->reason), "bad listen address \"%.200s\"", v[i]);
+		return (-1);
+	}
+	if (addr_parse_endpoint(conf_str(c, "backend_upstream"), &ep, &why) != 0) {
+		const char *file;
+
+		conf_origin(c, "backend_upstream", &file, &err->line);
+		snprintf(err->file, sizeof(err->file), "%s", file);
+		snprintf(err->reason, sizeof(err->reason), "bad backend_upstream \"%.200s\": %s",
+		    conf_str(c, "backend_upstream"), why);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+config_cmd_check(void)
+{
+	struct conf *c, *cs = NULL;
+	struct access_list *al = NULL;
+	struct screen_params p;
+	struct conf_err err;
+	int rc = 1;
+
+	memset(&err, 0, sizeof(err));
+	log_also_stderr(1);
+	if ((c = config_load(screen.config_dir, screen.overrides, "", 0, &err)) == NULL)
+		goto out;
+	if ((cs = config_load(screen.config_dir, screen.overrides, "yes", 1, &err)) == NULL ||
+	    config_screen_params(&p, c, &err) != 0 ||
+	    (al = access_list_create(c, &err)) == NULL ||
+	    config_check_listen(c, &err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		config_print_error(&err);
+	access_list_free(al);
+	if (cs != NULL)
+		conf_free(cs);
+	if (c != NULL)
+		conf_free(c);
+	return (rc);
+}
+
+/* -o stress=yes decides what `config -x` shows. */
+static const char *
+config_stress_override(char **overrides)
+{
+	const char *v = "";
+	size_t i;
+
+	for (i = 0; overrides != NULL && overrides[i] != NULL; i++)
+		if (strncmp(overrides[i], "stress=", 7) == 0)
+			v = overrides[i] + 7;
+	return (v);
+}
+
+int
+config_cmd_print(int argc, char **argv)
+{
+	int only_set = 0, defaults = 0, expand = 0, ch, rc = 0;
+	struct conf_err err;
+	const char **names;
+	struct conf *c;
+	size_t n, i;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "ndx")) != -1) {
+		switch (ch) {
+		case 'n':
+			only_set = 1;
+			break;
+		case 'd':
+			defaults = 1;
+			break;
+		case 'x':
+			expand = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: doorman config [-n|-d|-x] [name...]\n");
+			return (2);
+		}
+	}
+	memset(&err, 0, sizeof(err));
+	if ((c = config_load(screen.config_dir, screen.overrides,
+	    config_stress_override(screen.overrides), 1, &err)) == NULL) {
+		config_print_error(&err);
+		return (1);
+	}
+	if (optind < argc) {
+		for (i = (size_t)optind; i < (size_t)argc; i++) {
+			char cname[256];
+			const char *name = conf_canonical_name(argv[i], cname, sizeof(cname));
+			const char *v = defaults ? conf_default(name) : conf_raw(c, name);
+
+			if (v == NULL) {
+				fprintf(stderr, "doorman: warning: %s: unknown parameter\n", argv[i]);
+				rc = 1;
+				continue;
+			}
+			printf("%s = %s\n", name, expand && !defaults ? conf_str(c, name) : v);
+		}
+	} else {
+		n = conf_names(c, &names);
+		for (i = 0; i < n; i++) {
+			const char *v;
+
+			if (only_set && !conf_is_set(c, names[i]))
+				continue;
+			v = defaults ? conf_default(names[i]) : conf_raw(c, names[i]);
+			if (v == NULL)
+				continue;
+			printf("%s = %s\n", names[i], expand && !defaults ?
+			    conf_str(c, names[i]) : v);
+		}
+	}
+	conf_free(c);
+	return (rc);
+}

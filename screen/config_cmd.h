@@ -1,0 +1,12 @@
+/*
+ * config_cmd - `doorman check` (as `postfix check`) and `doorman config`
+ * (as postconf: -n set values, -d defaults, -x expanded).
+ */
+#ifndef DOORMAN_CONFIG_CMD_H
+#define DOORMAN_CONFIG_CMD_H
+
+int	config_cmd_check(void);
+/* argv[0] is "config". */
+int	config_cmd_print(int argc, char **argv);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * daemon - `doorman run`.
+ *
+ * Start-up order: raise the open-file limit (a front end must hold
+ * thousands), open the log, bind the listeners, then the loop.  SIGHUP
+ * re-reads the config and tables without touching held connections or
+ * busy workers; SIGTERM stops accepting and lets sessions finish for at
+ * most DRAIN_LIMIT seconds.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf/log.h"
+#include "screen/access.h"
+#include "screen/config_load.h"
+#include "screen/daemon.h"
+#include "screen/listener.h"
+#include "screen/pool.h"
+#include "screen/screen.h"
+
+#define DRAIN_LIMIT	30.0	/* seconds a SIGTERM drain may take */
+#define CTL_PATH_MAX	107	/* sun_path less its NUL */
+
+struct screen screen;
+
+static ev_signal sig_term, sig_int, sig_hup;
+static ev_timer drain_timer;
+static int draining;
+
+struct conf *
+screen_conf_in_force(void)
+{
+	return (screen.stress || pool_in_stress() ? screen.conf_stress : screen.conf);
+}
+
+/* Raise the soft open-file limit to the hard one; returns the soft limit. */
+static long
+daemon_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return (1024);
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return ((long)rl.rlim_cur);
+}
+
+static void
+daemon_timers_init(void)
+{
+	timerlist_init(&screen.greet_wait[0], screen.loop,
+	    conf_time(screen.conf, "screen_greet_wait"));
+	timerlist_init(&screen.greet_wait[1], screen.loop,
+	    conf_time(screen.conf_stress, "screen_greet_wait"));
+	timerlist_init(&screen.command_time[0], screen.loop,
+	    conf_time(screen.conf, "screen_command_time_limit"));
+	timerlist_init(&screen.command_time[1], screen.loop,
+	    conf_time(screen.conf_stress, "screen_command_time_limit"));
+}
+
+static int
+daemon_load(struct conf **normal, struct conf **stressed, struct access_list **al,
+    struct screen_params *p, struct conf_err *err)
+{
+	*normal = config_load(screen.config_dir, screen.overrides, "", 0, err);
+	if (*normal == NULL)
+		return (-1);
+	*stressed = config_load(screen.config_dir, screen.overrides, "yes", 1, err);
+	if (*stressed == NULL || config_screen_params(p, *normal, err) != 0 ||
+	    (*al = access_list_create(*normal, err)) == NULL) {
+		conf_free(*normal);
+		if (*stressed != NULL)
+			conf_free(*stressed);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+daemon_pre_queue_limit(long nofile)
+{
+	if (screen.p.pre_queue_limit <= 0)
+		screen.p.pre_queue_limit = nofile * 9 / 10;
+}
+
+/*
+ * SIGHUP: new config and tables for new connections.  The old conf
+ * objects are kept: sessions in progress point into them, and the
+ * leak is bounded by the number of reloads.
+ */
+static void
+daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct conf *normal, *stressed;
+	struct access_list *al;
+	struct screen_params p;
+	struct conf_err err;
+	char buf[1024];
+	long pre_queue = screen.p.pre_queue_limit;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	memset(&err, 0, sizeof(err));
+	if (daemon_load(&normal, &stressed, &al, &p, &err) != 0) {
+		msg_warn("reload: %s: keeping the old configuration",
+		    conf_err_format(&err, buf, sizeof(buf)));
+		return;
+	}
+	access_list_free(screen.access);
+	screen.access = al;
+	screen.conf = normal;
+	screen.conf_stress = stressed;
+	screen.p = p;
+	if (screen.p.pre_queue_limit <= 0)
+		screen.p.pre_queue_limit = pre_queue;
+	msg_info("reload: configuration %s/doorman.cf", screen.config_dir);
+}
+
+static void
+daemon_drain_check(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	if ((screen.held == 0 && pool_active() == 0) ||
+	    ev_now(loop) - screen.started >= DRAIN_LIMIT) {
+		ev_timer_stop(loop, t);
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+static void
+daemon_terminate(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	if (draining) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	draining = 1;
+	msg_info("terminating on signal %d", w->signum);
+	listeners_close();
+	pool_shutdown();
+	/* Reuse started as the drain's start time. */
+	screen.started = ev_now(loop);
+	ev_timer_init(&drain_timer, daemon_drain_check, 0.2, 0.2);
+	ev_timer_start(loop, &drain_timer);
+}
+
+static int
+daemon_data_directory(struct conf_err *err)
+{
+	const char *dir = conf_str(screen.conf, "data_directory");
+	const char *file;
+	int line;
+
+	conf_origin(screen.conf, "data_directory", &file, &line);
+	if (strlen(dir) + strlen("/doorman.ctl") > CTL_PATH_MAX) {
+		snprintf(err->file, sizeof(err->file), "%s", file);
+		err->line = line;
+		snprintf(err->reason, sizeof(err->reason),
+		    "data_directory \"%.300s\" is too long: %s/doorman.ctl must fit in %d bytes "
+		    "(a unix socket path)", dir, "$data_directory", CTL_PATH_MAX);
+		return (-1);
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err->file, sizeof(err->file), "%s", file);
+		err->line = line;
+		snprintf(err->reason, sizeof(err->reason),
+		    "cannot create data_directory %.300s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+int
+daemon_run(void)
+{
+	struct conf_err err;
+	char tag[256];
+	long nofile;
+
+	memset(&err, 0, sizeof(err));
+	nofile = daemon_raise_nofile();
+	if (daemon_load(&screen.conf, &screen.conf_stress, &screen.access, &screen.p,
+	    &err) != 0 || daemon_data_directory(&err) != 0) {
+		config_print_error(&err);
+		return (1);
+	}
+	daemon_pre_queue_limit(nofile);
+	snprintf(tag, sizeof(tag), "%s/postscreen", conf_str(screen.conf, "syslog_name"));
+	if (log_open(tag, conf_str(screen.conf, "maillog_file")) != 0) {
+		fprintf(stderr, "doorman: fatal: cannot open maillog_file %s: %s\n",
+		    conf_str(screen.conf, "maillog_file"), strerror(errno));
+		return (1);
+	}
+	screen.loop = ev_default_loop(EVFLAG_SIGNALFD);
+	if (listeners_open(screen.conf, &err) != 0) {
+		config_print_error(&err);
+		msg_warn("%s", err.reason);
+		return (1);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	screen.started = ev_now(screen.loop);
+	daemon_timers_init();
+	pool_init();
+	msg_info("daemon started -- open file limit %ld: up to %ld clients can be held",
+	    nofile, screen.p.pre_queue_limit);
+
+	ev_signal_init(&sig_term, daemon_terminate, SIGTERM);
+	ev_signal_init(&sig_int, daemon_terminate, SIGINT);
+	ev_signal_init(&sig_hup, daemon_reload, SIGHUP);
+	ev_signal_start(screen.loop, &sig_term);
+	ev_signal_start(screen.loop, &sig_int);
+	ev_signal_start(screen.loop, &sig_hup);
+	listeners_start();
+	ev_run(screen.loop, 0);
+	msg_info("daemon stopped");
+	return (0);
+}

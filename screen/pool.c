@@ -1,0 +1,566 @@
+/*
+ * pool - spawn, feed and supervise the doorman-smtpd workers.
+ *
+ * Each worker has one SOCK_SEQPACKET socketpair.  The screen sends a
+ * hand-off record with the client fd; the worker answers one-byte
+ * statuses: READY (started), BUSY (took the fd: only now does the
+ * screen close its copy), DONE (idle again).  Closing the channel tells
+ * a worker to exit after its session, as master closes a status pipe.
+ *
+ * A session sent to a worker that dies before BUSY goes back to the
+ * post-queue: a client is never lost silently.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend/handoff.h"
+#include "conf/addr.h"
+#include "conf/log.h"
+#include "screen/clients.h"
+#include "screen/listener.h"
+#include "screen/pool.h"
+#include "screen/screen.h"
+#include "screen/session.h"
+
+#define POOL_THROTTLE_MAX	60.0	/* seconds, as master's service_throttle_time */
+#define WORKER_FD		3	/* where a worker finds its channel */
+
+enum worker_state {
+	W_STARTING,	/* spawned, no READY yet */
+	W_IDLE,
+	W_SENT,		/* a record is on its way; waiting for BUSY */
+	W_BUSY,
+	W_RETIRING	/* channel closed by us; waiting for it to exit */
+};
+
+enum pool_stress_mode {
+	STRESS_ADAPTIVE,
+	STRESS_ON,
+	STRESS_OFF
+};
+
+struct worker {
+	struct worker *next, *prev;
+	enum worker_state state;
+	pid_t	pid;
+	int	fd;			/* -1 once the channel is closed */
+	int	stress;			/* started with -o stress=yes */
+	int	reaped;
+	int	served;			/* sessions it took */
+	ev_tstamp started;
+	ev_io	io;
+	ev_child child;
+	struct session *sent;		/* W_SENT: the session on its way */
+	struct client_ip *cip;		/* W_BUSY: whose session it runs */
+};
+
+static struct {
+	struct worker *head;
+	int	count;			/* workers not retiring */
+	int	limit;
+	struct timerlist waitq;		/* the post-queue, oldest first */
+	char	path[4096];		/* doorman-smtpd */
+	enum pool_stress_mode mode;
+	int	stress;			/* pool is in stress */
+	ev_tstamp stress_since;
+	ev_tstamp last_saturation;
+	ev_tstamp last_warning;
+	ev_tstamp warning_interval;
+	ev_tstamp cooldown;
+	ev_tstamp throttle_until;
+	ev_tstamp throttle_delay;
+	ev_tstamp restart_delay;
+	ev_timer tick;			/* ends a throttle, checks the cool-down */
+	char	master_tag[128];
+	int	shutting_down;
+} pool;
+
+static void pool_dispatch(void);
+
+static const char *
+pool_service(void)
+{
+	return (screen.p.service_name);
+}
+
+static void
+pool_unlink(struct worker *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		pool.head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+}
+
+static void
+pool_free_if_done(struct worker *w)
+{
+	if (w->fd >= 0 || !w->reaped)
+		return;
+	pool_unlink(w);
+	free(w);
+}
+
+/* Close the channel: an idle worker exits now, a busy one after its session. */
+static void
+pool_retire(struct worker *w)
+{
+	if (w->fd < 0)
+		return;
+	if (w->state != W_RETIRING)
+		pool.count--;
+	ev_io_stop(screen.loop, &w->io);
+	close(w->fd);
+	w->fd = -1;
+	w->state = W_RETIRING;
+	if (w->cip != NULL) {
+		clients_release_worker(w->cip);
+		w->cip = NULL;
+	}
+	if (w->sent != NULL) {
+		struct session *s = w->sent;
+
+		/* Never handed over: back to the post-queue. */
+		w->sent = NULL;
+		msg_warn_tag(pool.master_tag, "worker pid %d ended before taking %s: requeued",
+		    (int)w->pid, session_client_str(s));
+		pool_submit(s);
+	}
+}
+
+static void
+pool_worker_status(struct worker *w, char status)
+{
+	switch (status) {
+	case HANDOFF_READY:
+	case HANDOFF_DONE:
+		if (w->cip != NULL) {
+			clients_release_worker(w->cip);
+			w->cip = NULL;
+		}
+		if (w->state == W_SENT)
+			break;		/* stale: the BUSY is what counts */
+		if (status == HANDOFF_DONE)
+			pool.throttle_delay = 0;
+		/* A worker of the wrong stress flavour leaves when idle. */
+		if (pool.shutting_down || w->stress != pool.stress) {
+			pool_retire(w);
+			return;
+		}
+		w->state = W_IDLE;
+		break;
+	case HANDOFF_BUSY:
+		if (w->state != W_SENT || w->sent == NULL) {
+			msg_warn_tag(pool.master_tag, "worker pid %d: unexpected busy status",
+			    (int)w->pid);
+			break;
+		}
+		w->cip = w->sent->cip;
+		w->cip->in_workers++;
+		w->served++;
+		session_handed_off(w->sent);
+		w->sent = NULL;
+		w->state = W_BUSY;
+		break;
+	default:
+		msg_warn_tag(pool.master_tag, "worker pid %d: unknown status 0x%02x",
+		    (int)w->pid, (unsigned char)status);
+		break;
+	}
+}
+
+static void
+pool_channel_event(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker *w = io->data;
+	char status;
+	int rc, i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < 16 && w->fd >= 0; i++) {
+		rc = handoff_recv_status(w->fd, &status);
+		if (rc < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (rc <= 0) {
+			pool_retire(w);
+			break;
+		}
+		pool_worker_status(w, status);
+	}
+	pool_dispatch();
+}
+
+static void
+pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
+{
+	struct worker *w = c->data;
+	int st = c->rstatus;
+
+	(void)revents;
+	ev_child_stop(loop, c);
+	w->reaped = 1;
+	if (WIFSIGNALED(st))
+		msg_warn_tag(pool.master_tag, "process %s pid %d killed by signal %d",
+		    pool.path, (int)w->pid, WTERMSIG(st));
+	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		msg_warn_tag(pool.master_tag, "process %s pid %d exit status %d",
+		    pool.path, (int)w->pid, WEXITSTATUS(st));
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && w->served == 0 &&
+	    w->state == W_STARTING) {
+		/* It never got going: do not fork-bomb a broken install. */
+		pool.throttle_delay = pool.throttle_delay == 0 ? pool.restart_delay :
+		    pool.throttle_delay * 2;
+		if (pool.throttle_delay > POOL_THROTTLE_MAX)
+			pool.throttle_delay = POOL_THROTTLE_MAX;
+		pool.throttle_until = ev_now(loop) + pool.throttle_delay;
+		msg_warn_tag(pool.master_tag, "%s: bad command startup -- throttling",
+		    pool.path);
+	}
+	pool_retire(w);
+	pool_free_if_done(w);
+	pool_dispatch();
+}
+
+static int
+pool_spawn(void)
+{
+	struct worker *w;
+	const char *argv[64 + 8];
+	char stress_arg[16];
+	int sv[2], argc = 0;
+	size_t i;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+		msg_warn_tag(pool.master_tag, "socketpair: %m");
+		return (-1);
+	}
+	snprintf(stress_arg, sizeof(stress_arg), "stress=%s", pool.stress ? "yes" : "");
+	argv[argc++] = "doorman-smtpd";
+	argv[argc++] = "-c";
+	argv[argc++] = screen.config_dir;
+	for (i = 0; screen.overrides != NULL && screen.overrides[i] != NULL && argc < 64; i++) {
+		argv[argc++] = "-o";
+		argv[argc++] = screen.overrides[i];
+	}
+	argv[argc++] = "-o";
+	argv[argc++] = stress_arg;
+	argv[argc++] = "-s";
+	argv[argc++] = "3";
+	argv[argc] = NULL;
+
+	if ((pid = fork()) < 0) {
+		msg_warn_tag(pool.master_tag, "fork: %m");
+		close(sv[0]);
+		close(sv[1]);
+		return (-1);
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		/* libev blocks signals for signalfd: do not pass that on. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (sv[1] == WORKER_FD)
+			fcntl(WORKER_FD, F_SETFD, 0);
+		else if (dup2(sv[1], WORKER_FD) < 0)
+			_exit(127);
+		execv(pool.path, (char *const *)argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		msg_fatal("out of memory");
+	w->pid = pid;
+	w->fd = sv[0];
+	w->stress = pool.stress;
+	w->state = W_STARTING;
+	w->started = ev_now(screen.loop);
+	ev_io_init(&w->io, pool_channel_event, w->fd, EV_READ);
+	w->io.data = w;
+	ev_io_start(screen.loop, &w->io);
+	ev_child_init(&w->child, pool_child_event, pid, 0);
+	w->child.data = w;
+	ev_child_start(screen.loop, &w->child);
+	w->next = pool.head;
+	if (pool.head != NULL)
+		pool.head->prev = w;
+	pool.head = w;
+	pool.count++;
+	return (0);
+}
+
+static void
+pool_fill_record(const struct session *s, struct handoff *h)
+{
+	memset(h, 0, offsetof(struct handoff, pending));
+	memcpy(&h->client, &s->client, sizeof(s->client));
+	memcpy(&h->server, &s->server, sizeof(s->server));
+	snprintf(h->listener, sizeof(h->listener), "%s", listener_name(s->listener));
+	if (s->flags & SESSION_F_TEASER)
+		h->flags |= HANDOFF_F_TEASER_SENT;
+	if (s->flags & SESSION_F_ALLOWLISTED)
+		h->flags |= HANDOFF_F_ALLOWLISTED;
+	if (s->flags & SESSION_F_PASS_NEW)
+		h->flags |= HANDOFF_F_PASS_NEW;
+	if (s->flags & SESSION_F_PASS_OLD)
+		h->flags |= HANDOFF_F_PASS_OLD;
+	if (s->flags & SESSION_F_PREGREET_FAIL)
+		h->flags |= HANDOFF_F_PREGREET_FAIL;
+	if (s->flags & SESSION_F_DENY_FAIL)
+		h->flags |= HANDOFF_F_DENYLISTED;
+}
+
+/* Send the session to an idle worker; 0 on success. */
+static int
+pool_send(struct worker *w, struct session *s)
+{
+	struct handoff h;
+
+	pool_fill_record(s, &h);
+	if (handoff_send(w->fd, &h, s->fd) != 0) {
+		if (errno == EAGAIN)
+			return (-1);
+		msg_warn_tag(pool.master_tag, "cannot pass connection to worker pid %d: %m",
+		    (int)w->pid);
+		pool_retire(w);
+		return (-1);
+	}
+	timerlist_remove(&s->te);
+	s->state = SESSION_SENT;
+	w->sent = s;
+	w->state = W_SENT;
+	return (0);
+}
+
+static void
+pool_warn_saturated(const struct session *s)
+{
+	ev_tstamp now = ev_now(screen.loop);
+	char where[ADDR_STRLEN];
+
+	pool.last_saturation = now;
+	if (pool.last_warning == 0 || now - pool.last_warning >= pool.warning_interval) {
+		pool.last_warning = now;
+		msg_warn_tag(pool.master_tag, "service \"%s\" (%s) has reached its process limit \"%d\": "
+		    "new clients may experience noticeable delays", pool_service(),
+		    addr_listener_str(&s->server.sa, where, sizeof(where)), pool.limit);
+		msg_warn_tag(pool.master_tag, "to avoid this condition, increase backend_process_limit "
+		    "in doorman.cf or reduce the service time per client");
+		msg_warn_tag(pool.master_tag, "see https://www.postfix.org/STRESS_README.html "
+		    "for examples of stress-adapting configuration settings");
+	}
+	if (pool.mode == STRESS_ADAPTIVE && !pool.stress) {
+		struct worker *w, *next;
+
+		pool.stress = 1;
+		pool.stress_since = now;
+		msg_info_tag(pool.master_tag, "service \"%s\": entering stress mode: "
+		    "workers restart with -o stress=yes", pool_service());
+		/* Idle workers go now; busy ones when they report DONE. */
+		for (w = pool.head; w != NULL; w = next) {
+			next = w->next;
+			if (w->state == W_IDLE || w->state == W_STARTING)
+				pool_retire(w);
+		}
+	}
+}
+
+static void
+pool_check_cooldown(void)
+{
+	ev_tstamp now = ev_now(screen.loop);
+	struct worker *w, *next;
+
+	if (pool.mode != STRESS_ADAPTIVE || !pool.stress ||
+	    now - pool.last_saturation < pool.cooldown)
+		return;
+	pool.stress = 0;
+	msg_info_tag(pool.master_tag, "service \"%s\": leaving stress mode after %.0fs without "
+	    "saturation: workers restart with -o stress=", pool_service(),
+	    now - pool.last_saturation);
+	for (w = pool.head; w != NULL; w = next) {
+		next = w->next;
+		if (w->state == W_IDLE || w->state == W_STARTING)
+			pool_retire(w);
+	}
+}
+
+static void
+pool_tick_event(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	pool_check_cooldown();
+	pool_dispatch();
+}
+
+static struct session *
+pool_queue_head(void)
+{
+	struct timer_entry *te = pool.waitq.head;
+
+	return (te == NULL ? NULL :
+	    (struct session *)((char *)te - offsetof(struct session, te)));
+}
+
+static void
+pool_dispatch(void)
+{
+	struct worker *w;
+	struct session *s;
+	int starting = 0;
+
+	if (pool.shutting_down)
+		return;
+	for (w = pool.head; w != NULL && (s = pool_queue_head()) != NULL; w = w->next) {
+		if (w->state == W_IDLE)
+			(void)pool_send(w, s);
+		else if (w->state == W_STARTING)
+			starting++;
+	}
+	if (pool.waitq.count == 0)
+		return;
+	if (ev_now(screen.loop) < pool.throttle_until)
+		return;
+	/* One new worker per waiting client, up to the limit. */
+	while ((size_t)starting < pool.waitq.count && pool.count < pool.limit) {
+		if (pool_spawn() != 0)
+			break;
+		starting++;
+	}
+	if ((size_t)starting < pool.waitq.count && pool.count >= pool.limit)
+		pool_warn_saturated(pool_queue_head());
+}
+
+static void
+pool_queue_expired(struct timer_entry *te)
+{
+	struct session *s = (struct session *)((char *)te -
+	    offsetof(struct session, te));
+
+	msg_info("NOQUEUE: reject: CONNECT from %s: all server ports busy",
+	    session_client_str(s));
+	screen.n.rejected_busy++;
+	session_refuse(s, "421 4.3.2 All server ports are busy");
+}
+
+void
+pool_submit(struct session *s)
+{
+	if (pool.shutting_down || pool.waitq.count >= (size_t)screen.p.post_queue_limit) {
+		msg_info("NOQUEUE: reject: CONNECT from %s: all server ports busy",
+		    session_client_str(s));
+		screen.n.rejected_busy++;
+		session_refuse(s, "421 4.3.2 All server ports are busy");
+		return;
+	}
+	ev_io_stop(screen.loop, &s->io);
+	s->state = SESSION_QUEUED;
+	timerlist_add(&pool.waitq, &s->te, pool_queue_expired);
+	pool_dispatch();
+}
+
+void
+pool_init(void)
+{
+	struct conf *c = screen.conf;
+	const char *dir = conf_str(c, "daemon_directory");
+	const char *mode = conf_str(c, "backend_stress");
+
+	if (*dir == '\0')
+		dir = screen.exe_dir;
+	snprintf(pool.path, sizeof(pool.path), "%s/doorman-smtpd", dir);
+	snprintf(pool.master_tag, sizeof(pool.master_tag), "%s/master",
+	    conf_str(c, "syslog_name"));
+	pool.limit = (int)conf_int(c, "backend_process_limit");
+	pool.warning_interval = conf_time(c, "backend_stress_warning_interval");
+	pool.cooldown = conf_time(c, "backend_stress_cooldown");
+	pool.restart_delay = conf_time(c, "backend_restart_delay");
+	if (pool.restart_delay <= 0)
+		pool.restart_delay = 1;
+	pool.mode = strcmp(mode, "on") == 0 ? STRESS_ON :
+	    strcmp(mode, "off") == 0 ? STRESS_OFF : STRESS_ADAPTIVE;
+	pool.stress = pool.mode == STRESS_ON;
+	if (pool.mode == STRESS_ON)
+		msg_info_tag(pool.master_tag, "backend_stress = on: workers run with -o stress=yes");
+	timerlist_init(&pool.waitq, screen.loop, screen.p.post_queue_timeout);
+	/* The cool-down is checked on a slow tick, cheap and good to a second. */
+	ev_timer_init(&pool.tick, pool_tick_event, 1.0, 1.0);
+	ev_timer_start(screen.loop, &pool.tick);
+	ev_unref(screen.loop);
+}
+
+void
+pool_shutdown(void)
+{
+	struct worker *w, *next;
+	struct session *s;
+
+	pool.shutting_down = 1;
+	while ((s = pool_queue_head()) != NULL)
+		session_refuse(s, "421 4.3.2 Service shutting down");
+	for (w = pool.head; w != NULL; w = next) {
+		next = w->next;
+		pool_retire(w);
+	}
+}
+
+int
+pool_active(void)
+{
+	struct worker *w;
+	int n = 0;
+
+	for (w = pool.head; w != NULL; w = w->next)
+		if (!w->reaped)
+			n++;
+	return (n);
+}
+
+size_t
+pool_post_queue(void)
+{
+	return (pool.waitq.count);
+}
+
+int
+pool_in_stress(void)
+{
+	return (pool.stress);
+}
+
+void
+pool_status(FILE *fp)
+{
+	static const char *names[] = { "starting", "idle", "sending", "busy", "retiring" };
+	int counts[5] = { 0 };
+	struct worker *w;
+	int i;
+
+	for (w = pool.head; w != NULL; w = w->next)
+		counts[w->state]++;
+	fprintf(fp, "workers:");
+	for (i = 0; i < 5; i++)
+		fprintf(fp, " %s=%d", names[i], counts[i]);
+	fprintf(fp, " limit=%d\n", pool.limit);
+	fprintf(fp, "post-queue: %zu waiting\n", pool.waitq.count);
+	fprintf(fp, "pool stress: %s", pool.stress ? "on" : "off");
+	if (pool.stress)
+		fprintf(fp, " since %.0fs", ev_now(screen.loop) - pool.stress_since);
+	fprintf(fp, " (backend_stress = %s)\n", pool.mode == STRESS_ON ? "on" :
+	    pool.mode == STRESS_OFF ? "off" : "adaptive");
+}

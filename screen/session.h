@@ -1,0 +1,84 @@
+/*
+ * session - one client connection in the screen, from accept to
+ * hand-off or close.  Held zombies are what doorman has most of, so the
+ * struct is small: no buffers until the dummy engine runs, and its
+ * timeout is an entry on a shared timer list.
+ */
+#ifndef DOORMAN_SESSION_H
+#define DOORMAN_SESSION_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+
+#include "screen/timerlist.h"
+
+union session_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+enum session_state {
+	SESSION_GREET,		/* teaser sent, greet wait running */
+	SESSION_QUEUED,		/* waiting for an idle worker (post-queue) */
+	SESSION_SENT,		/* sent to a worker, waiting for its BUSY */
+	SESSION_ENGINE		/* the dummy SMTP engine talks to it */
+};
+
+/* Session flags. */
+#define SESSION_F_TEASER	0x0001	/* "220-" went out */
+#define SESSION_F_ALLOWLISTED	0x0002
+#define SESSION_F_PREGREET_FAIL	0x0004
+#define SESSION_F_DENY_FAIL	0x0008
+#define SESSION_F_ENFORCE	0x0010	/* never hand off: a test failed under enforce */
+#define SESSION_F_PASS_NEW	0x0020
+#define SESSION_F_PASS_OLD	0x0040
+#define SESSION_F_STRESS	0x0080	/* its timers are on the stress lists */
+
+struct listener;
+struct client_ip;
+struct engine;
+
+struct session {
+	int	fd;
+	uint16_t state;
+	uint16_t flags;
+	ev_io	io;
+	struct timer_entry te;		/* greet wait, post-queue wait, engine limit */
+	ev_tstamp start;
+	union session_addr client;
+	union session_addr server;
+	struct listener *listener;
+	struct client_ip *cip;
+	const char *fail_reply;		/* RCPT reply of the last failed test */
+	struct engine *engine;		/* NULL until the engine runs */
+};
+
+struct listener;
+
+/* A new connection from the listener. */
+void	session_accept(struct listener *, int fd, const struct sockaddr *client,
+	    const struct sockaddr *server);
+
+/* The worker has the fd: close the screen's copy and forget the session. */
+void	session_handed_off(struct session *);
+
+/*
+ * Refuse with a 421 reply: directly if no teaser went out, else by
+ * completing the greeting with "220 " first and answering the next
+ * command with it (postscreen's X21 mode).
+ */
+void	session_refuse(struct session *, const char *reply);
+
+/* Close and free; with log_disconnect, log "DISCONNECT [c]:p". */
+void	session_close(struct session *, int log_disconnect);
+
+/* "[c]:p" of the client, in a static buffer (log lines). */
+const char *session_client_str(const struct session *);
+/* Elapsed time since accept, formatted for a log line. */
+const char *session_elapsed_str(const struct session *);
+
+#endif
