@@ -73,7 +73,7 @@ main(int argc, char **argv)
 	const char *dir = DEF_CONFIG_DIR, *why;
 	char	path[PATH_MAX], tag[256], *end;
 	char	**over = NULL;
-	int	nover = 0, sock = 3, ch, i, type;
+	int	nover = 0, sock = 3, ch, i, type, rc;
 	socklen_t tlen = sizeof(type);
 	long	v;
 
@@ -153,6 +153,10 @@ main(int argc, char **argv)
 	if (lim.max_idle < 1)
 		lim.max_idle = 1;
 
-	/* The conf stays alive: p points into it. */
-	return (worker_run(sock, &p, &lim));
+	/* The conf stays alive while p points into it. */
+	rc = worker_run(sock, &p, &lim);
+	conf_free(c);
+	free(over);
+	log_close();
+	return (rc);
 }

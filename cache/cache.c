@@ -112,7 +112,8 @@ cache_key_ok(const char *ip)
 {
 	size_t	n;
 
-	if (ip == NULL)
+	/* No address starts with '_': that keeps _LAST_CACHE_... out of reach. */
+	if (ip == NULL || ip[0] == '_')
 		return 0;
 	for (n = 0; ip[n] != '\0'; n++) {
 		if (n >= CACHE_KEY_MAX)

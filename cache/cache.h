@@ -11,6 +11,25 @@
  *
  * Every function accepts a NULL struct cache (no cache configured): a
  * lookup then misses at once, an update is a no-op.
+ *
+ * How the screen uses it (postscreen's rules, reference §3):
+ *   at start-up  c = cache_open(loop, conf, &err); NULL with err.reason
+ *                set is a config error (exit 1, err.file:err.line);
+ *                SIGPIPE must be ignored (Redis socket writes).
+ *   on connect   when the client has no other session in the screen:
+ *                req = cache_lookup(c, ip, cb, sess), keeping req to
+ *                cache_cancel() it if the client leaves first (req may
+ *                be NULL: cb already ran).  In cb: found and
+ *                cache_due_mask(rec, enabled, now) == 0 -> PASS OLD;
+ *                otherwise run the due tests, starting from rec (or from
+ *                cache_record_init(&rec, enabled) when not found);
+ *                cache_record_is_new() -> the pass will be PASS NEW.
+ *   at the end   if some test passed and none failed: set
+ *                rec.expiry[test] = now + ttl for each test that passed
+ *                and cache_update(c, ip, &rec).
+ *   on reload    cache_set_enabled(c, cache_enabled_from_conf(conf)), or
+ *                close and reopen when screen_cache_map changed.
+ *   on exit      cache_close(c).
  */
 #ifndef DOORMAN_CACHE_H
 #define DOORMAN_CACHE_H

@@ -56,6 +56,7 @@ struct redis_cache {
 	size_t	dbsize;
 
 	unsigned long inflight;		/* hiredis callbacks still owed to us */
+	int	in_cb;			/* inside one of them: do not free rc */
 	struct rreq *reqs;		/* lookups the user still waits for */
 	int	closed, in_close;
 };
@@ -77,7 +78,7 @@ static void redis_connect(struct redis_cache *);
 static void
 rc_maybe_free(struct redis_cache *rc)
 {
-	if (rc->closed && !rc->in_close && rc->inflight == 0)
+	if (rc->closed && !rc->in_close && rc->in_cb == 0 && rc->inflight == 0)
 		free(rc);
 }
 
@@ -137,14 +138,26 @@ drop_connection(struct redis_cache *rc, const char *why)
 	schedule_reconnect(rc);
 }
 
-/* Every command's reply passes here first: hiredis owes one less. */
+/*
+ * Every command's reply passes through owed() first (hiredis owes one
+ * less) and done() last, so that a user callback that closes the cache
+ * cannot free it under our feet.
+ */
 static struct redis_cache *
 owed(redisAsyncContext *ac)
 {
 	struct redis_cache *rc = ac->data;
 
 	rc->inflight--;
+	rc->in_cb++;
 	return rc;
+}
+
+static void
+done(struct redis_cache *rc)
+{
+	rc->in_cb--;
+	rc_maybe_free(rc);
 }
 
 static void
@@ -157,7 +170,7 @@ void_cb(redisAsyncContext *ac, void *r, void *privdata)
 	if (reply != NULL && reply->type == REDIS_REPLY_ERROR && ac == rc->ac && !rc->closed)
 		cache_warn_limited(&rc->base, "cache %s: %.*s", rc->base.name,
 		    (int)(reply->len > 200 ? 200 : reply->len), reply->str);
-	rc_maybe_free(rc);
+	done(rc);
 }
 
 static void
@@ -169,7 +182,7 @@ dbsize_cb(redisAsyncContext *ac, void *r, void *privdata)
 	(void)privdata;
 	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0)
 		rc->dbsize = (size_t)reply->integer;
-	rc_maybe_free(rc);
+	done(rc);
 }
 
 static void
@@ -206,7 +219,7 @@ ping_cb(redisAsyncContext *ac, void *r, void *privdata)
 			drop_connection(rc, why);
 		}
 	}
-	rc_maybe_free(rc);
+	done(rc);
 }
 
 static void
@@ -353,7 +366,7 @@ get_cb(redisAsyncContext *ac, void *r, void *privdata)
 		cb(arg, found, found ? &rec : NULL);
 	}
 	req_maybe_free(req);
-	rc_maybe_free(rc);
+	done(rc);
 }
 
 static void
@@ -459,6 +472,7 @@ redis_close(struct cache *c)
 
 	rc->closed = 1;
 	rc->in_close = 1;
+	rc->state = R_DOWN;		/* lookups made from the callbacks below miss at once */
 	ev_timer_stop(c->loop, &rc->reconnect_timer);
 	ev_timer_stop(c->loop, &rc->connect_timer);
 	ev_timer_stop(c->loop, &rc->dbsize_timer);

@@ -54,6 +54,9 @@ void	conf_set(struct conf *, const char *name, const char *value);
  */
 int	conf_validate(struct conf *, struct conf_err *err);
 
+/* No "unused parameter" warnings from conf_validate (a second evaluation). */
+void	conf_set_quiet(struct conf *, int);
+
 /* The unexpanded value (set or default), NULL if unknown and unset. */
 const char *conf_raw(const struct conf *, const char *name);
 

@@ -36,6 +36,7 @@ struct conf {
 	void		**retired;
 	size_t		 nretired, capretired;
 	const char	**names;
+	int		 quiet;		/* conf_validate: no unused-name warnings */
 };
 
 struct conf_lookup_ctx {

@@ -162,7 +162,7 @@ emit(int prio, const char *tag, const char *prefix, const char *fmt,
 {
 	char text[LOG_LINE_MAX];
 	char line[LOG_LINE_MAX + 512];
-	char stamp[32];
+	char stamp[32], *p;
 	size_t off;
 	int n, saved = errno;
 	struct tm tm;
@@ -174,6 +174,13 @@ emit(int prio, const char *tag, const char *prefix, const char *fmt,
 	errno = saved;		/* keep %m meaningful */
 	vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
 
+	/*
+	 * One message, one line: control characters (a client's CR or LF
+	 * that a caller forgot to escape) become '?', as in Postfix.
+	 */
+	for (p = text; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (tag == NULL)
 		tag = default_tag();
 

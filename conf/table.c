@@ -231,6 +231,22 @@ load_file(struct table *t, const char *path, struct conf_err *err)
 	return rc < 0 ? -1 : 0;
 }
 
+/* The '{' at body[0] closes at body[n - 1], not before. */
+static int
+balanced(const char *body, size_t n)
+{
+	size_t i;
+	int level = 0;
+
+	for (i = 0; i < n; i++) {
+		if (body[i] == '{')
+			level++;
+		else if (body[i] == '}' && --level == 0)
+			return i == n - 1;
+	}
+	return 0;
+}
+
 /* inline:{...} and cidr:{...}: items of a braced list. */
 static int
 load_inline(struct table *t, const char *spec, const char *body,
@@ -241,7 +257,8 @@ load_inline(struct table *t, const char *spec, const char *body,
 	int rc = 0;
 
 	n = strlen(body);
-	if (n < 2 || body[0] != '{' || body[n - 1] != '}')
+	if (n < 2 || body[0] != '{' || body[n - 1] != '}' ||
+	    !balanced(body, n))
 		return conf_err_set(err, "", 0,
 		    "%s: expected {...} after the table type", spec);
 	if ((copy = strndup(body + 1, n - 2)) == NULL)

@@ -6,6 +6,8 @@
  * "default").  Names nobody knows are only warned about, as postconf
  * does, unless another parameter refers to them with $name.
  */
+#include <sys/un.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +277,32 @@ mark_references(struct conf *c, const char **names, size_t n)
 	}
 }
 
+/*
+ * DESIGN §10: the control socket $data_directory/doorman.ctl must fit in
+ * a sockaddr_un, or `doorman status` could never reach the daemon.
+ */
+static int
+check_control_socket(struct conf *c, struct conf_err *err)
+{
+	struct sockaddr_un sun;
+	const char *dir = conf_str(c, "data_directory"), *file;
+	int line;
+
+	if (strlen(dir) + sizeof("/doorman.ctl") > sizeof(sun.sun_path)) {
+		conf_origin(c, "data_directory", &file, &line);
+		return conf_err_set(err, file, line,
+		    "parameter data_directory: the control socket path %s/doorman.ctl is longer than %zu bytes",
+		    dir, sizeof(sun.sun_path) - 1);
+	}
+	return 0;
+}
+
+void
+conf_set_quiet(struct conf *c, int quiet)
+{
+	c->quiet = quiet;
+}
+
 int
 conf_validate(struct conf *c, struct conf_err *err)
 {
@@ -292,7 +320,8 @@ conf_validate(struct conf *c, struct conf_err *err)
 	/* Unknown names: warn and carry on, as postconf does. */
 	for (i = 0; i < n; i++) {
 		e = conf_entry_find(c, names[i]);
-		if (e == NULL || e->param != NULL || !e->set || e->referenced)
+		if (c->quiet || e == NULL || e->param != NULL || !e->set ||
+		    e->referenced)
 			continue;
 		if (e->line > 0)
 			snprintf(where, sizeof(where), "%s, line %d", e->file,
@@ -325,5 +354,5 @@ conf_validate(struct conf *c, struct conf_err *err)
 		}
 		free(v);
 	}
-	return 0;
+	return check_control_socket(c, err);
 }

@@ -116,8 +116,8 @@ negative_ttl(const ldns_pkt *pkt)
 			continue;
 		t = ldns_rr_ttl(rr);
 		min = ldns_rr_rdf(rr, 6);
-		if (min && ldns_rdf_get_type(min) == LDNS_RDF_TYPE_INT32 &&
-		    (long)ldns_rdf2native_int32(min) < t)
+		/* ldns types the SOA minimum as a PERIOD: any 4-byte field will do. */
+		if (min && ldns_rdf_size(min) == 4 && (long)ldns_rdf2native_int32(min) < t)
 			t = ldns_rdf2native_int32(min);
 		if (best < 0 || t < best)
 			best = t;

@@ -61,6 +61,7 @@ config_cmd_check(void)
 		goto out;
 	if ((cs = config_load(screen.config_dir, screen.overrides, "yes", 1, &err)) == NULL ||
 	    config_screen_params(&p, c, &err) != 0 ||
+	    config_open_tables(c, &err) != 0 || config_open_tables(cs, &err) != 0 ||
 	    (al = access_list_create(c, &err)) == NULL ||
 	    config_check_listen(c, &err) != 0)
 		goto out;

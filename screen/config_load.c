@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "conf/log.h"
+#include "conf/table.h"
 #include "screen/config_load.h"
 
 struct conf *
@@ -17,21 +18,47 @@ config_load(const char *dir, char **overrides, const char *stress, int quiet,
 	char path[4096];
 	size_t i;
 
-	(void)quiet;
-	conf_set(c, "config_directory", dir);
+	conf_set_quiet(c, quiet);
+	if (strcmp(dir, conf_default("config_directory")) != 0)
+		conf_set(c, "config_directory", dir);
 	snprintf(path, sizeof(path), "%s/doorman.cf", dir);
 	if (conf_read_file(c, path, err) != 0)
 		goto fail;
 	for (i = 0; overrides != NULL && overrides[i] != NULL; i++)
 		if (conf_override(c, overrides[i], err) != 0)
 			goto fail;
-	conf_set(c, "stress", stress);
+	/* The daemon decides stress; an empty one need not show in config -n. */
+	if (*stress != '\0' || conf_is_set(c, "stress"))
+		conf_set(c, "stress", stress);
 	if (conf_validate(c, err) != 0)
 		goto fail;
 	return (c);
 fail:
 	conf_free(c);
 	return (NULL);
+}
+
+/*
+ * Open the lookup tables that the screen reads at verdict time, so that
+ * a missing or broken file stops start-up rather than a client's session.
+ */
+int
+config_open_tables(struct conf *c, struct conf_err *err)
+{
+	static const char *names[] = { "rbl_reply_maps", "screen_dnsbl_reply_map" };
+	struct table *t;
+	const char *spec;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		spec = conf_str(c, names[i]);
+		if (*spec == '\0')
+			continue;
+		if ((t = table_open(spec, err)) == NULL)
+			return (-1);
+		table_close(t);
+	}
+	return (0);
 }
 
 int
@@ -48,22 +75,14 @@ screen_action_parse(const char *text, enum screen_action *action)
 	return (0);
 }
 
-static int
-config_action(struct conf *c, const char *name, enum screen_action *action,
-    struct conf_err *err)
+/* conf_validate() has checked the word already. */
+static enum screen_action
+config_action(struct conf *c, const char *name)
 {
-	const char *file;
-	int line;
+	enum screen_action action = ACTION_IGNORE;
 
-	if (screen_action_parse(conf_str(c, name), action) == 0)
-		return (0);
-	conf_origin(c, name, &file, &line);
-	snprintf(err->file, sizeof(err->file), "%s", file);
-	err->line = line;
-	snprintf(err->reason, sizeof(err->reason),
-	    "bad %s value \"%.200s\": expected ignore, enforce or drop", name,
-	    conf_str(c, name));
-	return (-1);
+	(void)screen_action_parse(conf_str(c, name), &action);
+	return (action);
 }
 
 int
@@ -82,9 +101,9 @@ config_screen_params(struct screen_params *p, struct conf *c, struct conf_err *e
 	p->line_length_limit = (size_t)conf_int(c, "line_length_limit");
 	if (p->line_length_limit < 80)
 		p->line_length_limit = 80;
-	if (config_action(c, "screen_greet_action", &p->greet_action, err) != 0 ||
-	    config_action(c, "screen_denylist_action", &p->denylist_action, err) != 0)
-		return (-1);
+	p->greet_action = config_action(c, "screen_greet_action");
+	p->denylist_action = config_action(c, "screen_denylist_action");
+	(void)err;
 	return (0);
 }
 

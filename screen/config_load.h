@@ -14,6 +14,8 @@ struct conf *config_load(const char *dir, char **overrides, const char *stress,
 	    int quiet, struct conf_err *err);
 /* Fill screen.p from screen.conf; -1 and *err on a bad action value. */
 int	config_screen_params(struct screen_params *, struct conf *, struct conf_err *);
+/* Open (and close) every lookup table the screen will use; -1 and *err. */
+int	config_open_tables(struct conf *, struct conf_err *);
 /* Print "FILE, line N: reason" (or "FILE: reason") to stderr. */
 void	config_print_error(const struct conf_err *);
 

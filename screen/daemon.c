@@ -9,10 +9,12 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include "screen/listener.h"
 #include "screen/pool.h"
 #include "screen/screen.h"
+#include "screen/session.h"
 
 #define DRAIN_LIMIT	30.0	/* seconds a SIGTERM drain may take */
 #define CTL_PATH_MAX	107	/* sun_path less its NUL */
@@ -79,6 +82,7 @@ daemon_load(struct conf **normal, struct conf **stressed, struct access_list **a
 		return (-1);
 	*stressed = config_load(screen.config_dir, screen.overrides, "yes", 1, err);
 	if (*stressed == NULL || config_screen_params(p, *normal, err) != 0 ||
+	    config_open_tables(*normal, err) != 0 || config_open_tables(*stressed, err) != 0 ||
 	    (*al = access_list_create(*normal, err)) == NULL) {
 		conf_free(*normal);
 		if (*stressed != NULL)
@@ -129,11 +133,42 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	msg_info("reload: configuration %s/doorman.cf", screen.config_dir);
 }
 
+/* Close every session that the dummy engine holds: nothing there is mail. */
+static void
+daemon_close_engine_sessions(void)
+{
+	struct timer_entry *te;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		while ((te = screen.command_time[i].head) != NULL) {
+			struct session *s = (struct session *)((char *)te -
+			    offsetof(struct session, te));
+
+			(void)send(s->fd, "421 4.3.2 Service shutting down\r\n", 33,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			session_close(s, 1);
+		}
+	}
+}
+
+/*
+ * The drain: clients in their greet wait finish it and are handed off
+ * as usual; once the screen holds nobody, the workers are told to exit
+ * after their sessions; the loop ends when they are gone, or at the
+ * bound.
+ */
 static void
 daemon_drain_check(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	static int pool_closed;
+
 	(void)revents;
-	if ((screen.held == 0 && pool_active() == 0) ||
+	if (screen.held == 0 && !pool_closed) {
+		pool_shutdown();
+		pool_closed = 1;
+	}
+	if ((pool_closed && pool_active() == 0) ||
 	    ev_now(loop) - screen.started >= DRAIN_LIMIT) {
 		ev_timer_stop(loop, t);
 		ev_break(loop, EVBREAK_ALL);
@@ -151,10 +186,10 @@ daemon_terminate(struct ev_loop *loop, ev_signal *w, int revents)
 	draining = 1;
 	msg_info("terminating on signal %d", w->signum);
 	listeners_close();
-	pool_shutdown();
+	daemon_close_engine_sessions();
 	/* Reuse started as the drain's start time. */
 	screen.started = ev_now(loop);
-	ev_timer_init(&drain_timer, daemon_drain_check, 0.2, 0.2);
+	ev_timer_init(&drain_timer, daemon_drain_check, 0.1, 0.1);
 	ev_timer_start(loop, &drain_timer);
 }
 

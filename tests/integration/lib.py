@@ -156,11 +156,13 @@ screen_greet_wait = {greet_wait}
                 pass
         return res
 
-    def stop(self, keep=False):
+    def stop(self, keep=False, drain=5):
+        """SIGTERM, then SIGKILL after `drain` seconds (a test that left a
+        client connected need not wait for the whole drain)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(40)
+                self.proc.wait(drain)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

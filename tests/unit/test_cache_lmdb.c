@@ -390,3 +390,25 @@ Test(lmdb, close_mid_cleanup_logs_partial)
 	cr_assert_eq(log_has("partial cleanup: retained="), 1);
 	cr_assert_eq(log_has("full cleanup"), 0);
 }
+
+Test(lmdb, map_grows_when_full)
+{
+	struct cache_record r = { { 2000000000, 2000000000, 1, 1, 1 } };
+	struct cache *c;
+	char	ip[32];
+	int	i;
+
+	conf_set(conf, "lmdb_map_size", "1048576");
+	c = open_cache();
+	for (i = 0; i < 30000; i++) {
+		snprintf(ip, sizeof(ip), "10.3.%d.%d", i / 250, i % 250);
+		cache_update(c, ip, &r);
+	}
+	cache_flush(c);
+	cr_assert_eq(cache_size(c), 30000);
+	cr_assert_geq(log_has("map size raised to"), 1);
+	cr_assert_eq(log_has("write of"), 0, "no batch was lost");
+	cr_assert_eq(lookup(c, "_LAST_CACHE_CLEANUP_COMPLETED_").found, 0);
+	cache_close(c);
+	cr_assert_eq(in_file("10.3.119.249"), 1);
+}

@@ -593,3 +593,59 @@ Test(conf, getters_stay_valid)
 	cr_expect_str_eq(l[0], "127.0.0.0/8");
 	conf_free(c);
 }
+
+Test(conf, sample_config_is_valid)
+{
+	struct conf *c = conf_create();
+	struct conf_err err;
+	char buf[1024];
+
+	if (access("conf/doorman.cf", R_OK) != 0)
+		cr_skip_test("run from the top of the tree to check conf/doorman.cf");
+	cr_assert_eq(conf_read_file(c, "conf/doorman.cf", &err), 0, "%s",
+	    conf_err_format(&err, buf, sizeof(buf)));
+	cr_expect_eq(conf_validate(c, &err), 0, "%s",
+	    conf_err_format(&err, buf, sizeof(buf)));
+	cr_expect_str_eq(conf_str(c, "backend_upstream"), "127.0.0.1:10025");
+	conf_free(c);
+}
+
+Test(conf, err_format)
+{
+	static const struct {
+		struct conf_err err;
+		const char *want;
+	} cases[] = {
+		{ { "/etc/doorman/doorman.cf", 3, "bad" },
+		    "/etc/doorman/doorman.cf, line 3: bad" },
+		{ { "command line", 0, "bad" }, "command line: bad" },
+		{ { "", 0, "bad" }, "bad" },
+	};
+	char buf[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		conf_err_format(&cases[i].err, buf, sizeof(buf));
+		cr_expect_str_eq(buf, cases[i].want, "got %s, want %s", buf,
+		    cases[i].want);
+	}
+}
+
+Test(conf, control_socket_length)
+{
+	char def[300];
+	struct conf *c;
+	struct conf_err err;
+
+	snprintf(def, sizeof(def), "data_directory = /tmp/%0100d\n", 0);
+	c = load(def);
+	cr_expect_eq(conf_validate(c, &err), -1);
+	cr_expect_eq(err.line, 1);
+	cr_expect(strstr(err.reason, "data_directory") != NULL &&
+	    strstr(err.reason, "longer than 107 bytes") != NULL, "got %s",
+	    err.reason);
+	conf_free(c);
+	c = load("data_directory = /tmp/x\n");
+	cr_expect_eq(conf_validate(c, &err), 0, "%s", err.reason);
+	conf_free(c);
+}

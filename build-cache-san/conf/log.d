@@ -1,0 +1,2 @@
+build-cache-san/conf/log.o: conf/log.c conf/log.h
+conf/log.h:

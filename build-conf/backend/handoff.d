@@ -1,0 +1,2 @@
+build-conf/backend/handoff.o: backend/handoff.c backend/handoff.h
+backend/handoff.h:

@@ -1,0 +1,4 @@
+build-conf/backend/reply.o: backend/reply.c backend/reply.h \
+ backend/netio.h
+backend/reply.h:
+backend/netio.h:

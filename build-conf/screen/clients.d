@@ -1,0 +1,3 @@
+build-conf/screen/clients.o: screen/clients.c conf/log.h screen/clients.h
+conf/log.h:
+screen/clients.h:

@@ -1,0 +1,13 @@
+build-conf/screen/pool.o: screen/pool.c backend/handoff.h conf/addr.h \
+ conf/log.h screen/clients.h screen/listener.h conf/conf.h screen/pool.h \
+ screen/screen.h screen/timerlist.h screen/session.h
+backend/handoff.h:
+conf/addr.h:
+conf/log.h:
+screen/clients.h:
+screen/listener.h:
+conf/conf.h:
+screen/pool.h:
+screen/screen.h:
+screen/timerlist.h:
+screen/session.h:

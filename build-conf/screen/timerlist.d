@@ -1,0 +1,2 @@
+build-conf/screen/timerlist.o: screen/timerlist.c screen/timerlist.h
+screen/timerlist.h:

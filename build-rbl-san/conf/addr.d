@@ -1,0 +1,2 @@
+build-rbl-san/conf/addr.o: conf/addr.c conf/addr.h
+conf/addr.h:

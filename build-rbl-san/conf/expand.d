@@ -1,0 +1,3 @@
+build-rbl-san/conf/expand.o: conf/expand.c conf/expand.h conf/conf.h
+conf/expand.h:
+conf/conf.h:

@@ -1,0 +1,3 @@
+build-rbl-san/conf/lines.o: conf/lines.c conf/lines.h conf/conf.h
+conf/lines.h:
+conf/conf.h:

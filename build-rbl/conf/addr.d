@@ -1,0 +1,2 @@
+build-rbl/conf/addr.o: conf/addr.c conf/addr.h
+conf/addr.h:

@@ -1,0 +1,2 @@
+build-rbl/conf/log.o: conf/log.c conf/log.h
+conf/log.h:

@@ -1,0 +1,2 @@
+build-smtpd-san/backend/dotstuff.o: backend/dotstuff.c backend/dotstuff.h
+backend/dotstuff.h:

@@ -1,0 +1,114 @@
+"""doorman's command line (DESIGN §3): check, config, exit codes, and
+bad configuration refused at start-up with file, line and reason."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+from lib import BIN, check
+
+DOORMAN = os.path.join(BIN, "doorman")
+
+
+def run(confdir, *args):
+    p = subprocess.run([DOORMAN, "-c", confdir] + list(args), capture_output=True,
+                       text=True, timeout=20)
+    return p.returncode, p.stdout, p.stderr
+
+
+def confdir(text):
+    d = tempfile.mkdtemp(prefix="doorman-cli-")
+    with open(os.path.join(d, "doorman.cf"), "w") as f:
+        f.write(text)
+    return d
+
+
+def test_check_good_config():
+    d = confdir("listen = 127.0.0.1:24300\nbackend_upstream = 127.0.0.1:24301\n")
+    try:
+        rc, out, err = run(d, "check")
+        check(rc == 0, "check passes: rc=%d %s" % (rc, err))
+    finally:
+        shutil.rmtree(d)
+
+
+def test_check_reports_file_and_line():
+    cases = [
+        ("listen = 127.0.0.1:24300\n\nscreen_greet_wait = 6x\n", 3, "screen_greet_wait"),
+        ("# comment\n  continuation without a parameter\n", 2, ""),
+        ("listen = 127.0.0.1:24300\nno equals sign here\n", 2, ""),
+        ("screen_greet_action = maybe\n", 1, "screen_greet_action"),
+        ("backend_process_limit = 0\n", 1, "backend_process_limit"),
+        ("postscreen_greet_wait = ${stress?{2}:{6x}}s\n", 1, "greet_wait"),
+        ("screen_access_list = cidr:/nonexistent/file\n", 0, "/nonexistent/file"),
+        ("rbl_reply_maps = hash:/nonexistent/rbl_reply_maps\nlisten = 127.0.0.1:1\n", 0,
+         "/nonexistent/rbl_reply_maps"),
+    ]
+    for text, line, word in cases:
+        d = confdir(text)
+        try:
+            rc, out, err = run(d, "check")
+            check(rc == 1, "exit 1 for %r: rc=%d err=%s" % (text, rc, err))
+            path = os.path.join(d, "doorman.cf")
+            if line:
+                check("%s, line %d:" % (path, line) in err,
+                      "file and line for %r: %s" % (text, err))
+            check(word in err, "reason names %r: %s" % (word, err))
+        finally:
+            shutil.rmtree(d)
+
+
+def test_run_refuses_bad_config():
+    d = confdir("listen = 127.0.0.1:24302\nscreen_greet_wait = soon\n")
+    try:
+        rc, out, err = run(d, "run")
+        check(rc == 1, "run exits 1: rc=%d" % rc)
+        check("line 2" in err and "screen_greet_wait" in err, "reason: %s" % err)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_unknown_parameter_warns():
+    d = confdir("listen = 127.0.0.1:24303\nno_such_parameter = 1\n")
+    try:
+        rc, out, err = run(d, "check")
+        check(rc == 0, "an unknown name is only a warning: %s" % err)
+        check("no_such_parameter" in err and "warning" in err, "warned: %r" % err)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_config_like_postconf():
+    d = confdir("listen = 127.0.0.1:24304\npostscreen_greet_action = enforce\n"
+                "screen_greet_wait = ${stress?{2}:{6}}s\n")
+    try:
+        rc, out, err = run(d, "config", "-n")
+        check(rc == 0, "config -n: %s" % err)
+        lines = out.splitlines()
+        check("listen = 127.0.0.1:24304" in lines, "set value shown: %r" % lines)
+        check("screen_greet_action = enforce" in lines, "postscreen_ alias: %r" % lines)
+        check(not any(l.startswith("smtpd_timeout") for l in lines), "-n shows only set ones")
+        rc, out, err = run(d, "config", "-d", "smtpd_timeout")
+        check(out.strip() == "smtpd_timeout = ${stress?{10}:{300}}s", "-d: %r" % out)
+        rc, out, err = run(d, "config", "-x", "screen_greet_wait")
+        check(out.strip() == "screen_greet_wait = 6s", "-x: %r" % out)
+        rc, out, err = run(d, "-o", "stress=yes", "config", "-x", "screen_greet_wait")
+        check(out.strip() == "screen_greet_wait = 2s", "-x under stress: %r" % out)
+        rc, out, err = run(d, "config", "screen_greet_wait")
+        check(out.strip() == "screen_greet_wait = ${stress?{2}:{6}}s", "raw: %r" % out)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_usage_exit_2():
+    p = subprocess.run([DOORMAN, "frobnicate"], capture_output=True, timeout=10)
+    check(p.returncode == 2, "usage error exits 2: %d" % p.returncode)
+
+
+def test_long_data_directory_refused():
+    d = confdir("listen = 127.0.0.1:24305\ndata_directory = /tmp/%s\n" % ("x" * 120))
+    try:
+        rc, out, err = run(d, "run")
+        check(rc == 1 and "data_directory" in err, "refused: rc=%d %s" % (rc, err))
+    finally:
+        shutil.rmtree(d)

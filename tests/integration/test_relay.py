@@ -1,0 +1,201 @@
+"""The worker's relay (issue 4): no accepted mail is ever lost, hostile
+input is bounded, a killed worker affects nobody else."""
+import os
+import signal
+import socket
+import threading
+import time
+
+from lib import (Doorman, SmtpSink, check, command, connect, is_closed,
+                 read_reply, send_mail, wait_until)
+
+
+def greet(s):
+    r = read_reply(s)
+    check(r and r[-1].startswith("220 "), "greeting: %r" % r)
+
+
+def start_transaction(s, rcpt="r@example.test"):
+    greet(s)
+    check(command(s, "EHLO c.test")[-1].startswith("250 "), "EHLO")
+    check(command(s, "MAIL FROM:<s@example.test>")[0].startswith("250"), "MAIL")
+    check(command(s, "RCPT TO:<%s>" % rcpt)[0].startswith("250"), "RCPT")
+
+
+def test_upstream_refuses_message_client_gets_4xx():
+    sink = SmtpSink(24201, ["-r", "."])
+    d = Doorman(24200, "127.0.0.1:24201", greet_wait="1s").start()
+    try:
+        s = connect(24200, "127.0.10.1")
+        start_transaction(s)
+        check(command(s, "DATA")[0].startswith("354"), "DATA")
+        s.sendall(b"Subject: refused\r\n\r\nbody\r\n.\r\n")
+        r = read_reply(s)
+        check(r and r[0][0] == "4", "the upstream's 4xx reaches the client: %r" % r)
+        check(not any(l.startswith("250") for l in r), "never 250: %r" % r)
+    finally:
+        d.stop()
+        sink.stop()
+
+
+def test_upstream_killed_mid_data_client_gets_4xx():
+    sink = SmtpSink(24203)
+    d = Doorman(24202, "127.0.0.1:24203", greet_wait="1s").start()
+    try:
+        s = connect(24202, "127.0.10.2")
+        start_transaction(s)
+        check(command(s, "DATA")[0].startswith("354"), "DATA")
+        s.sendall(b"Subject: half\r\n\r\nfirst part\r\n")
+        time.sleep(0.3)
+        sink.proc.kill()
+        sink.proc.wait()
+        time.sleep(0.2)
+        try:
+            s.sendall(b"second part\r\n.\r\n")
+            r = read_reply(s)
+        except OSError:
+            r = []
+        check(r and r[0][0] == "4", "client gets a 4xx, never 250: %r" % r)
+    finally:
+        d.stop()
+        sink.stop()
+
+
+def test_bare_lf_dot_is_content_not_end_of_data():
+    sink = SmtpSink(24205)
+    d = Doorman(24204, "127.0.0.1:24205", greet_wait="1s").start()
+    try:
+        s = connect(24204, "127.0.10.3")
+        start_transaction(s)
+        check(command(s, "DATA")[0].startswith("354"), "DATA")
+        s.sendall(b"Subject: smuggle\r\n\r\nline one\n.\nMAIL FROM:<evil@example.test>\r\n"
+                  b"..leading dot\r\n.\r\n")
+        r = read_reply(s)
+        check(r and r[0].startswith("250"), "message accepted: %r" % r)
+        check(command(s, "QUIT")[0].startswith("221"), "QUIT")
+        msgs = wait_until(lambda: sink.messages(), 5, "the message at the sink")
+        body = msgs[-1]
+        check(b"MAIL FROM:<evil@example.test>" in body,
+              "the smuggled command stayed inside the message: %r" % body)
+        check(b"\n.leading dot" in body, "dot-stuffing kept: %r" % body)
+        check(len(msgs) == 1, "exactly one message")
+    finally:
+        d.stop()
+        sink.stop()
+
+
+def hostile_clients(port):
+    """Each returns a short description of what it saw; none may hang."""
+    def long_line():
+        s = connect(port, "127.0.11.1")
+        greet(s)
+        try:
+            s.sendall(b"EHLO " + b"x" * 100000 + b"\r\n")
+            r = read_reply(s, timeout=15)
+        except OSError:
+            r = ["<closed>"]
+        return ("long line", r)
+
+    def nul_bytes():
+        s = connect(port, "127.0.11.2")
+        greet(s)
+        r = command(s, "EHLO a\0b")
+        r2 = command(s, "\0\0\0")
+        return ("nul", r + r2)
+
+    def bare_lf():
+        s = connect(port, "127.0.11.3")
+        greet(s)
+        s.sendall(b"EHLO bare.test\nNOOP\n")
+        r = read_reply(s) + read_reply(s)
+        return ("bare lf", r)
+
+    def junk():
+        s = connect(port, "127.0.11.4")
+        greet(s)
+        s.sendall(bytes(range(256)) * 4 + b"\r\n")
+        try:
+            r = read_reply(s, timeout=15)
+        except OSError:
+            r = ["<closed>"]
+        return ("junk", r)
+
+    def half_close():
+        s = connect(port, "127.0.11.5")
+        greet(s)
+        s.sendall(b"EHLO half.test\r\n")
+        s.shutdown(socket.SHUT_WR)
+        r = read_reply(s)
+        return ("half close", r)
+
+    def drip():
+        s = connect(port, "127.0.11.6")
+        greet(s)
+        for c in b"EHLO drip":
+            s.sendall(bytes([c]))
+            time.sleep(0.3)
+        s.sendall(b"\r\n")
+        r = read_reply(s, timeout=15)
+        return ("drip", r)
+
+    return [long_line, nul_bytes, bare_lf, junk, half_close, drip]
+
+
+def test_hostile_input_while_a_legitimate_client_is_served():
+    sink = SmtpSink(24207)
+    d = Doorman(24206, "127.0.0.1:24207", greet_wait="1s").start()
+    results = {}
+    try:
+        threads = []
+        for fn in hostile_clients(24206):
+            t = threading.Thread(target=lambda f=fn: results.__setitem__(f.__name__, f()))
+            t.start()
+            threads.append(t)
+        code, msg = send_mail(24206, "127.0.11.100")
+        check(code == 250, "the legitimate client is served: %d %r" % (code, msg))
+        for t in threads:
+            t.join(30)
+            check(not t.is_alive(), "a hostile client hung")
+        check(d.proc.poll() is None, "doorman still running")
+        for name, (what, replies) in results.items():
+            check(replies, "%s: got a reply or a close: %r" % (what, replies))
+        long_reply = results["long_line"][1]
+        check(long_reply == ["<closed>"] or long_reply[0][0] in "45",
+              "overlong line refused: %r" % long_reply)
+        check(results["bare_lf"][1][0].startswith("250"), "bare LF commands work: %r"
+              % results["bare_lf"][1])
+        code, msg = send_mail(24206, "127.0.11.101")
+        check(code == 250, "still serving afterwards")
+    finally:
+        d.stop()
+        sink.stop()
+
+
+def test_worker_killed_mid_session_others_unaffected():
+    sink = SmtpSink(24209)
+    d = Doorman(24208, "127.0.0.1:24209", greet_wait="1s").start()
+    try:
+        victim = connect(24208, "127.0.12.1")
+        start_transaction(victim)
+        bystander = connect(24208, "127.0.12.2")
+        start_transaction(bystander)
+        d.mark()
+        pids = d.worker_pids()
+        check(len(pids) == 2, "two busy workers: %r" % pids)
+        # The victim's worker is the one whose client is 127.0.12.1.
+        victim_pid = None
+        for line in d.log().splitlines():
+            if "connect from unknown[127.0.12.1]" in line:
+                victim_pid = int(line.split("smtpd[")[1].split("]")[0])
+        check(victim_pid in pids, "found the victim's worker")
+        os.kill(victim_pid, signal.SIGKILL)
+        d.wait_log(r"process \S+/doorman-smtpd pid %d killed by signal 9" % victim_pid)
+        check(is_closed(victim), "the victim's connection is closed")
+        check(command(bystander, "DATA")[0].startswith("354"), "bystander goes on")
+        bystander.sendall(b"Subject: bystander\r\n\r\nok\r\n.\r\n")
+        check(read_reply(bystander)[0].startswith("250"), "bystander's mail accepted")
+        code, msg = send_mail(24208, "127.0.12.3")
+        check(code == 250, "a new client is served by a new worker")
+    finally:
+        d.stop()
+        sink.stop()
