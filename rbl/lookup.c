@@ -44,7 +44,6 @@ struct rbl_client {
 	LIST_HEAD(, rbl_lookup) handles;
 	struct rbl_verdict v;
 	char	addrs[RBL_MAX_ADDRS * 16];
-	char	txt[RBL_TXT_MAX + 1];
 };
 
 struct rbl_lookup {
@@ -126,10 +125,7 @@ client_score(struct rbl_client *c)
 			    used ? " " : "", t);
 		}
 		v->addrs = c->addrs;
-		if (c->cq[e->zone].txt) {
-			snprintf(c->txt, sizeof(c->txt), "%s", c->cq[e->zone].txt);
-			v->txt = c->txt;
-		}
+		v->txt = c->cq[e->zone].txt;
 	}
 }
 
@@ -264,13 +260,15 @@ a_done(struct rbl_txn *t, const struct rbl_answer *a)
 	q->a = NULL;
 	free(t);
 	c->pending--;
-	if ((q->ans = malloc(sizeof(*q->ans))) == NULL) {
+	/* Held per client while its sessions last: keep it small, no TXT. */
+	if ((q->ans = malloc(RBL_ANSWER_A_SIZE)) == NULL) {
 		notify(c);
 		return;
 	}
-	*q->ans = *a;
+	memcpy(q->ans, a, RBL_ANSWER_A_SIZE);
+	q->ans->txt[0] = '\0';
 	if (a->status == RBL_FAILED || a->status == RBL_TIMEOUT) {
-		c->errors++;
+		c->errors++;	/* counts as not listed */
 		log_failure(r, q, a, qname, "");
 	} else if (a->status == RBL_UNLISTED) {
 		zn->st.unlisted++;

@@ -120,6 +120,16 @@ int	rbl_reply(struct rbl *, struct conf *conf_in_force,
  */
 int	rbl_query_command(struct conf *, const char *ip, FILE *out);
 
+/*
+ * `doorman check`: warn (lines "warning: ..." on out) about lists that
+ * another configured list contains (zen.spamhaus.org holds sbl, xbl,
+ * pbl and css: they would count twice) and, with probe set, about zones
+ * that do not list the RFC 5782 test point 127.0.0.2 through
+ * dns_servers (wrong name, refused resolver, no answer).  Returns the
+ * number of warnings; config errors are left to rbl_create().
+ */
+int	rbl_check_sites(struct conf *, int probe, FILE *out);
+
 /* Counters per zone for `doorman status` and metrics. */
 void	rbl_stats_print(const struct rbl *, FILE *out);
 

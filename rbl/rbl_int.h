@@ -8,11 +8,13 @@
  *   lookup.c   per-client lookups shared by sessions, verdicts
  *   reply.c    rbl_reply_maps and default replies
  *   rbl.c      configuration, create/free, counters
+ *   check.c    `doorman check`: redundant lists, zones that do not answer
  *   query.c    `doorman query IP`
  */
 #ifndef DOORMAN_RBL_INT_H
 #define DOORMAN_RBL_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <ev.h>
@@ -115,9 +117,11 @@ struct rbl_answer {
 	uint32_t addr[RBL_MAX_ADDRS];
 	int	naddr;
 	long	ttl;		/* min A TTL, negative TTL from the SOA, or -1 */
-	char	txt[RBL_TXT_MAX + 1];	/* TXT answers only */
 	const char *why;	/* RBL_FAILED: short reason */
+	char	txt[RBL_TXT_MAX + 1];	/* TXT answers only; last: A answers
+					 * are kept without it (RBL_ANSWER_A_SIZE) */
 };
+#define RBL_ANSWER_A_SIZE	(offsetof(struct rbl_answer, txt) + 1)
 
 struct rbl_score {
 	int	total;

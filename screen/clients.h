@@ -1,7 +1,9 @@
 /*
  * clients - what the screen knows per client IP, shared by every
  * session of that IP: how many connections it has in the screen and in
- * workers (the per-client connection count limit).
+ * workers (the per-client connection count limit), and the expiry
+ * times of its tests, which concurrent sessions share as postscreen's
+ * do: the cache is read by the first session only.
  *
  * An entry lives while anything refers to it and is freed when the last
  * reference goes.
@@ -12,11 +14,16 @@
 #include <sys/socket.h>
 #include <uthash.h>
 
+#include "cache/cache.h"
+
 struct client_ip {
 	UT_hash_handle hh;
 	unsigned char key[17];		/* family byte + 16 address bytes */
 	int	in_screen;		/* sessions held by the screen */
 	int	in_workers;		/* sessions handed to a worker, not yet done */
+	int	has_record;		/* rec holds the cache's (or fresh) expiries */
+	int	new_claimed;		/* a session already logs PASS NEW for it */
+	struct cache_record rec;
 };
 
 /* Find or create the entry for this address (never NULL; aborts on OOM). */

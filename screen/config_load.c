@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cache/cache.h"
 #include "conf/log.h"
 #include "conf/table.h"
 #include "screen/config_load.h"
@@ -102,6 +103,9 @@ config_screen_params(struct screen_params *p, struct conf *c, struct conf_err *e
 	if (p->line_length_limit < 80)
 		p->line_length_limit = 80;
 	p->greet_action = config_action(c, "screen_greet_action");
+	p->dnsbl_action = config_action(c, "screen_dnsbl_action");
+	p->enabled_tests = cache_enabled_from_conf(c);
+	p->greet_ttl = conf_time(c, "screen_greet_ttl");
 	p->denylist_action = config_action(c, "screen_denylist_action");
 	(void)err;
 	return (0);

@@ -20,7 +20,9 @@
 
 #include <ev.h>
 
+#include "cache/cache.h"
 #include "conf/log.h"
+#include "rbl/rbl.h"
 #include "screen/access.h"
 #include "screen/config_load.h"
 #include "screen/daemon.h"
@@ -228,6 +230,7 @@ daemon_run(void)
 
 	memset(&err, 0, sizeof(err));
 	nofile = daemon_raise_nofile();
+	screen.loop = ev_default_loop(EVFLAG_SIGNALFD);
 	if (daemon_load(&screen.conf, &screen.conf_stress, &screen.access, &screen.p,
 	    &err) != 0 || daemon_data_directory(&err) != 0) {
 		config_print_error(&err);
@@ -240,7 +243,16 @@ daemon_run(void)
 		    conf_str(screen.conf, "maillog_file"), strerror(errno));
 		return (1);
 	}
-	screen.loop = ev_default_loop(EVFLAG_SIGNALFD);
+	if ((screen.rbl = rbl_create(screen.loop, screen.conf, &err)) == NULL ||
+	    rbl_prepare_conf(screen.rbl, screen.conf_stress, &err) != 0) {
+		config_print_error(&err);
+		return (1);
+	}
+	screen.cache = cache_open(screen.loop, screen.conf, &err);
+	if (screen.cache == NULL && err.reason[0] != '\0') {
+		config_print_error(&err);
+		return (1);
+	}
 	if (listeners_open(screen.conf, &err) != 0) {
 		config_print_error(&err);
 		msg_warn("%s", err.reason);
@@ -261,6 +273,8 @@ daemon_run(void)
 	ev_signal_start(screen.loop, &sig_hup);
 	listeners_start();
 	ev_run(screen.loop, 0);
+	cache_close(screen.cache);
+	rbl_free(screen.rbl);
 	msg_info("daemon stopped");
 	return (0);
 }

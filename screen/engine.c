@@ -134,10 +134,17 @@ static const char *
 engine_rcpt_reply(const struct session *s, char *buf, size_t len)
 {
 	if (s->fail_reply != NULL)
-		snprintf(buf, len, "550 %s", s->fail_reply);
+		snprintf(buf, len, "%s", s->fail_reply);
 	else
 		snprintf(buf, len, "450 4.3.2 Service currently unavailable");
 	return (buf);
+}
+
+/* 421 and 521 replies end the session right after they are sent. */
+static int
+engine_hangup_reply(const char *reply)
+{
+	return (strncmp(reply, "421", 3) == 0 || strncmp(reply, "521", 3) == 0);
 }
 
 static void
@@ -222,6 +229,10 @@ engine_command(struct session *s, char *line)
 			    "proto=%s, helo=<%s>", session_client_str(s), reply, e->sender,
 			    addr, e->esmtp ? "ESMTP" : "SMTP", e->helo);
 			(void)engine_reply(s, "%s", reply);
+			if (engine_hangup_reply(reply)) {
+				session_close(s, 1);
+				return (-1);
+			}
 		}
 	} else if (strcmp(verb, "DATA") == 0 || strcmp(verb, "BDAT") == 0) {
 		msg_info("%s without valid RCPT from %s", verb, session_client_str(s));
@@ -244,8 +255,13 @@ engine_command(struct session *s, char *line)
 			(void)engine_reply(s, "502 5.5.1 VRFY command is disabled");
 		else if (*arg == '\0')
 			(void)engine_reply(s, "501 5.5.4 Syntax: VRFY address");
-		else
+		else {
 			(void)engine_reply(s, "%s", engine_rcpt_reply(s, reply, sizeof(reply)));
+			if (engine_hangup_reply(reply)) {
+				session_close(s, 1);
+				return (-1);
+			}
+		}
 	} else if (strcmp(verb, "ETRN") == 0) {
 		(void)engine_reply(s, *arg == '\0' ? "500 Syntax: ETRN domain" :
 		    "458 Unable to queue messages");

@@ -321,6 +321,8 @@ pool_fill_record(const struct session *s, struct handoff *h)
 		h->flags |= HANDOFF_F_PREGREET_FAIL;
 	if (s->flags & SESSION_F_DENY_FAIL)
 		h->flags |= HANDOFF_F_DENYLISTED;
+	if (s->flags & SESSION_F_DNSBL_FAIL)
+		h->flags |= HANDOFF_F_DNSBL_FAIL;
 }
 
 /* Send the session to an idle worker; 0 on success. */

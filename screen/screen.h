@@ -34,12 +34,16 @@ struct screen_params {
 	ev_tstamp post_queue_timeout;
 	long	command_count_limit;
 	size_t	line_length_limit;
+	enum screen_action dnsbl_action;
+	unsigned enabled_tests;		/* CACHE_BIT() of the tests that run */
+	long	greet_ttl;
 };
 
 struct screen_counters {
 	unsigned long connections, allowlisted, denylisted, pregreet, hangup;
 	unsigned long pass_new, pass_old, handed_off, rejected_busy;
 	unsigned long rejected_conn_limit, rejected_pre_queue;
+	unsigned long dnsbl_listed, dnsbl_allowlisted;
 };
 
 struct screen {
@@ -48,6 +52,8 @@ struct screen {
 	struct conf *conf_stress;	/* stress=yes */
 	struct screen_params p;
 	struct access_list *access;
+	struct cache *cache;		/* NULL: no screen_cache_map */
+	struct rbl *rbl;
 	int	stress;			/* the screen's own STRESS flag */
 	/* Equal timeouts share one timer: index 0 normal, 1 stress. */
 	struct timerlist greet_wait[2];

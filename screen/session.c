@@ -3,12 +3,15 @@
  * limits, the permanent access list, the pregreet test, the verdict,
  * and then the hand-off to a worker (pool.c) or the dummy engine.
  *
- * The order and the log lines follow postscreen (reference §1.2, §4),
- * with DESIGN §5's order of the limits.  Until the client speaks, a
+ * The order and the log lines follow postscreen (reference §1.2, §2.6,
+ * §3, §4), with DESIGN §5's order of the limits.  The cache is read by
+ * the first session of a client only; the others share its expiry times
+ * in the client's entry (clients.h).  Until the client speaks, a
  * session has no buffer: early talk is detected with MSG_PEEK, so the
  * bytes stay in the socket for the worker or the engine.
  */
 #include <errno.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@
 
 #include "conf/addr.h"
 #include "conf/log.h"
+#include "cache/cache.h"
+#include "rbl/rbl.h"
 #include "screen/access.h"
 #include "screen/clients.h"
 #include "screen/engine.h"
@@ -29,6 +34,8 @@
 
 #define REPLY_DENYLIST		"5.3.2 Service currently unavailable"
 #define REPLY_PROTOCOL		"5.5.1 Protocol error"
+
+static void session_start_tests(struct session *);
 
 const char *
 session_client_str(const struct session *s)
@@ -46,6 +53,12 @@ session_elapsed_str(const struct session *s)
 	return (log_time_format(ev_now(screen.loop) - s->start, buf, sizeof(buf)));
 }
 
+static struct session *
+session_of_timer(struct timer_entry *te)
+{
+	return ((struct session *)((char *)te - offsetof(struct session, te)));
+}
+
 /* Best effort write of a short reply: a client that will not take a
  * few hundred bytes into an empty socket buffer is not worth waiting for. */
 static int
@@ -57,19 +70,35 @@ session_send(struct session *s, const char *text)
 	    0 : -1);
 }
 
+/* Stop every watcher and lookup of the early phase. */
+static void
+session_stop_tests(struct session *s)
+{
+	ev_io_stop(screen.loop, &s->io);
+	timerlist_remove(&s->te);
+	if (s->rbl != NULL) {
+		rbl_lookup_cancel(s->rbl);
+		s->rbl = NULL;
+	}
+	if (s->cache_req != NULL) {
+		cache_cancel(s->cache_req);
+		s->cache_req = NULL;
+	}
+}
+
 void
 session_close(struct session *s, int log_disconnect)
 {
 	if (log_disconnect)
 		msg_info("DISCONNECT %s", session_client_str(s));
-	ev_io_stop(screen.loop, &s->io);
-	timerlist_remove(&s->te);
+	session_stop_tests(s);
 	if (s->engine != NULL)
 		engine_free(s->engine);
 	if (s->fd >= 0)
 		close(s->fd);
 	clients_release_screen(s->cip);
 	screen.held--;
+	free(s->dnsbl_reply);
 	free(s);
 }
 
@@ -83,8 +112,7 @@ session_handed_off(struct session *s)
 void
 session_refuse(struct session *s, const char *reply)
 {
-	ev_io_stop(screen.loop, &s->io);
-	timerlist_remove(&s->te);
+	session_stop_tests(s);
 	if (s->flags & SESSION_F_TEASER) {
 		engine_start(s, ENGINE_X21, reply);
 		return;
@@ -94,43 +122,21 @@ session_refuse(struct session *s, const char *reply)
 	session_close(s, 0);
 }
 
-/* After the tests: hand off, or talk to the client ourselves. */
-static void
-session_verdict(struct session *s)
-{
-	ev_io_stop(screen.loop, &s->io);
-	timerlist_remove(&s->te);
-	if (s->flags & SESSION_F_ENFORCE) {
-		engine_start(s, ENGINE_ENFORCE, NULL);
-		return;
-	}
-	if ((s->flags & (SESSION_F_PREGREET_FAIL | SESSION_F_DENY_FAIL)) == 0) {
-		msg_info("PASS NEW %s", session_client_str(s));
-		s->flags |= SESSION_F_PASS_NEW;
-		screen.n.pass_new++;
-	}
-	pool_submit(s);
-}
-
-static void
-session_greet_expired(struct timer_entry *te)
-{
-	struct session *s = (struct session *)((char *)te -
-	    offsetof(struct session, te));
-
-	session_verdict(s);
-}
-
-/* A test failed: apply its action.  Returns 1 if the session is gone. */
+/*
+ * A test failed: apply its action.  enforce_reply is what RCPT will get
+ * under enforce, drop_reply what drop sends before it hangs up.
+ * Returns 1 if the session is gone.
+ */
 static int
-session_fail(struct session *s, enum screen_action action, const char *reply)
+session_fail(struct session *s, enum screen_action action,
+    const char *enforce_reply, const char *drop_reply)
 {
-	char buf[128];
+	char buf[600];
 
-	s->fail_reply = reply;
+	s->fail_reply = enforce_reply;
 	switch (action) {
 	case ACTION_DROP:
-		snprintf(buf, sizeof(buf), "521 %s\r\n", reply);
+		snprintf(buf, sizeof(buf), "%s\r\n", drop_reply);
 		(void)session_send(s, buf);
 		session_close(s, 1);
 		return (1);
@@ -141,6 +147,104 @@ session_fail(struct session *s, enum screen_action action, const char *reply)
 		return (0);
 	}
 	return (0);
+}
+
+/* The DNSBL verdict; returns 1 if the session is gone. */
+static int
+session_dnsbl_verdict(struct session *s, time_t now)
+{
+	const struct rbl_verdict *v = rbl_lookup_verdict(s->rbl);
+	char reply[600];
+	int hangup;
+
+	if (!rbl_verdict_listed(screen.rbl, v)) {
+		s->cip->rec.expiry[CACHE_DNSBL] = now + v->ttl;
+		return (0);
+	}
+	msg_info("DNSBL rank %d for %s", v->score, session_client_str(s));
+	screen.n.dnsbl_listed++;
+	s->flags |= SESSION_F_DNSBL_FAIL;
+	/* The map in force now decides: ${stress?...} picks it at verdict time. */
+	(void)rbl_reply(screen.rbl, screen_conf_in_force(), v, &s->client.sa,
+	    screen.p.dnsbl_action == ACTION_DROP, reply, sizeof(reply), &hangup);
+	free(s->dnsbl_reply);
+	if ((s->dnsbl_reply = strdup(reply)) == NULL)
+		msg_fatal("out of memory");
+	return (session_fail(s, screen.p.dnsbl_action, s->dnsbl_reply, s->dnsbl_reply));
+}
+
+/* After the early tests: record what passed, then hand off or talk. */
+static void
+session_verdict(struct session *s)
+{
+	struct client_ip *ci = s->cip;
+	time_t now = time(NULL);
+	char ip[ADDR_STRLEN];
+	long ttl;
+
+	ev_io_stop(screen.loop, &s->io);
+	timerlist_remove(&s->te);
+	if ((s->due & CACHE_BIT(CACHE_DNSBL)) && s->rbl != NULL &&
+	    session_dnsbl_verdict(s, now))
+		return;
+	if (s->rbl != NULL) {
+		rbl_lookup_cancel(s->rbl);
+		s->rbl = NULL;
+	}
+	if ((s->due & CACHE_BIT(CACHE_PREGREET)) && !(s->flags & SESSION_F_PREGREET_FAIL)) {
+		ttl = screen.p.greet_ttl;
+		ci->rec.expiry[CACHE_PREGREET] = now + ttl;
+	}
+	if (s->flags & SESSION_F_ENFORCE) {
+		engine_start(s, ENGINE_ENFORCE, NULL);
+		return;
+	}
+	if ((s->flags & (SESSION_F_PREGREET_FAIL | SESSION_F_DENY_FAIL |
+	    SESSION_F_DNSBL_FAIL)) == 0) {
+		/* Failures are never cached; passes are, even partial ones. */
+		cache_update(screen.cache, addr_ip_str(&s->client.sa, ip, sizeof(ip)),
+		    &ci->rec);
+		if (s->flags & SESSION_F_NEW) {
+			msg_info("PASS NEW %s", session_client_str(s));
+			s->flags |= SESSION_F_PASS_NEW;
+			screen.n.pass_new++;
+		}
+	}
+	pool_submit(s);
+}
+
+static void
+session_greet_expired(struct timer_entry *te)
+{
+	session_verdict(session_of_timer(te));
+}
+
+/*
+ * News from the DNS: the allowlist threshold ends the wait at once
+ * (every pending test counts as passed); with no pregreet test, the
+ * last answer ends it.
+ */
+static void
+session_rbl_update(void *arg, const struct rbl_verdict *v)
+{
+	struct session *s = arg;
+	struct client_ip *ci = s->cip;
+	time_t now = time(NULL);
+	int t;
+
+	if (rbl_verdict_allowlisted(screen.rbl, v) &&
+	    (s->flags & (SESSION_F_PREGREET_FAIL | SESSION_F_DENY_FAIL)) == 0) {
+		screen.n.dnsbl_allowlisted++;
+		s->flags |= SESSION_F_DNSWL;
+		for (t = 0; t < CACHE_NTESTS; t++)
+			if (t != CACHE_DNSBL && ci->rec.expiry[t] < now + v->ttl)
+				ci->rec.expiry[t] = now + v->ttl;
+		s->due &= ~CACHE_BIT(CACHE_PREGREET);
+		session_verdict(s);
+		return;
+	}
+	if (v->complete && !(s->due & CACHE_BIT(CACHE_PREGREET)))
+		session_verdict(s);
 }
 
 /* Input during the greet wait: early talk or a hang-up. */
@@ -171,30 +275,76 @@ session_pregreet_event(struct ev_loop *loop, ev_io *w, int revents)
 	s->flags |= SESSION_F_PREGREET_FAIL;
 	/* The bytes stay in the socket; stop looking at them. */
 	ev_io_stop(screen.loop, &s->io);
-	(void)session_fail(s, screen.p.greet_action, REPLY_PROTOCOL);
+	(void)session_fail(s, screen.p.greet_action, "550 " REPLY_PROTOCOL,
+	    "521 " REPLY_PROTOCOL);
 }
 
-static void
+/* Send the teaser and watch for early talk; 0, or -1 if the session is gone. */
+static int
 session_start_greet(struct session *s)
 {
 	char teaser[600];
-	int stressed = screen.stress != 0;
 
 	snprintf(teaser, sizeof(teaser), "220-%s\r\n", screen.p.greet_banner);
 	if (session_send(s, teaser) != 0) {
 		msg_info("HANGUP after %s from %s in tests before SMTP handshake",
 		    session_elapsed_str(s), session_client_str(s));
 		session_close(s, 1);
-		return;
+		return (-1);
 	}
 	s->flags |= SESSION_F_TEASER;
-	if (stressed)
-		s->flags |= SESSION_F_STRESS;
-	s->state = SESSION_GREET;
 	ev_io_init(&s->io, session_pregreet_event, s->fd, EV_READ);
 	s->io.data = s;
 	ev_io_start(screen.loop, &s->io);
-	timerlist_add(&screen.greet_wait[stressed], &s->te, session_greet_expired);
+	return (0);
+}
+
+/* The early phase: whatever tests the record says are due. */
+static void
+session_start_tests(struct session *s)
+{
+	struct client_ip *ci = s->cip;
+	unsigned enabled = screen.p.enabled_tests;
+	time_t now = time(NULL);
+
+	if (!ci->has_record) {
+		cache_record_init(&ci->rec, enabled);
+		ci->has_record = 1;
+	}
+	s->due = (uint8_t)cache_due_mask(&ci->rec, enabled, now);
+	/* Only what the early phase runs can be due here. */
+	s->due &= CACHE_BIT(CACHE_PREGREET) | CACHE_BIT(CACHE_DNSBL);
+	if (s->due == 0) {
+		msg_info("PASS OLD %s", session_client_str(s));
+		s->flags |= SESSION_F_PASS_OLD;
+		screen.n.pass_old++;
+		pool_submit(s);
+		return;
+	}
+	if (cache_record_is_new(&ci->rec, enabled) && !ci->new_claimed) {
+		ci->new_claimed = 1;
+		s->flags |= SESSION_F_NEW;
+	}
+	s->state = SESSION_GREET;
+	if ((s->due & CACHE_BIT(CACHE_PREGREET)) && session_start_greet(s) != 0)
+		return;
+	/* One timer bounds the phase, with or without the pregreet test. */
+	timerlist_add(&screen.greet_wait[screen.stress != 0], &s->te, session_greet_expired);
+	if (s->due & CACHE_BIT(CACHE_DNSBL))
+		s->rbl = rbl_lookup_start(screen.rbl, &s->client.sa, session_rbl_update, s);
+}
+
+static void
+session_cache_answer(void *arg, int found, const struct cache_record *rec)
+{
+	struct session *s = arg;
+
+	s->cache_req = NULL;
+	if (found) {
+		s->cip->rec = *rec;
+		s->cip->has_record = 1;
+	}
+	session_start_tests(s);
 }
 
 void
@@ -202,8 +352,9 @@ session_accept(struct listener *l, int fd, const struct sockaddr *client,
     const struct sockaddr *server)
 {
 	struct session *s;
-	char sbuf[ADDR_STRLEN];
+	char sbuf[ADDR_STRLEN], ip[ADDR_STRLEN];
 	const struct client_ip *ci;
+	struct cache_req *req;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		msg_warn("out of memory: dropping a new connection");
@@ -258,16 +409,23 @@ session_accept(struct listener *l, int fd, const struct sockaddr *client,
 		    "BLACKLISTED", session_client_str(s));
 		screen.n.denylisted++;
 		s->flags |= SESSION_F_DENY_FAIL;
-		if (session_fail(s, screen.p.denylist_action, REPLY_DENYLIST))
+		if (session_fail(s, screen.p.denylist_action, "550 " REPLY_DENYLIST,
+		    "521 " REPLY_DENYLIST))
 			return;
 		break;
 	case ACCESS_DUNNO:
 		break;
 	}
 
-	if (screen.p.greet_banner[0] != '\0')
-		session_start_greet(s);
-	else
-		session_verdict(s);
+	/* The cache speaks for a client with no other session in the screen. */
+	if (screen.cache != NULL && ci->in_screen == 1 && !ci->has_record) {
+		s->state = SESSION_CACHE;
+		req = cache_lookup(screen.cache, addr_ip_str(&s->client.sa, ip, sizeof(ip)),
+		    session_cache_answer, s);
+		/* NULL: the answer came already, and s may be gone. */
+		if (req != NULL)
+			s->cache_req = req;
+		return;
+	}
+	session_start_tests(s);
 }
-

@@ -22,7 +22,8 @@ union session_addr {
 };
 
 enum session_state {
-	SESSION_GREET,		/* teaser sent, greet wait running */
+	SESSION_CACHE,		/* waiting for the cache's answer */
+	SESSION_GREET,		/* early tests: greet wait and/or DNSBL */
 	SESSION_QUEUED,		/* waiting for an idle worker (post-queue) */
 	SESSION_SENT,		/* sent to a worker, waiting for its BUSY */
 	SESSION_ENGINE		/* the dummy SMTP engine talks to it */
@@ -36,11 +37,15 @@ enum session_state {
 #define SESSION_F_ENFORCE	0x0010	/* never hand off: a test failed under enforce */
 #define SESSION_F_PASS_NEW	0x0020
 #define SESSION_F_PASS_OLD	0x0040
-#define SESSION_F_STRESS	0x0080	/* its timers are on the stress lists */
+#define SESSION_F_DNSBL_FAIL	0x0080
+#define SESSION_F_NEW		0x0100	/* this session logs PASS NEW */
+#define SESSION_F_DNSWL		0x0200	/* the allowlist threshold ended the tests */
 
 struct listener;
 struct client_ip;
 struct engine;
+struct rbl_lookup;
+struct cache_req;
 
 struct session {
 	int	fd;
@@ -53,7 +58,11 @@ struct session {
 	union session_addr server;
 	struct listener *listener;
 	struct client_ip *cip;
+	uint8_t	due;			/* CACHE_BIT() of the tests run in this session */
 	const char *fail_reply;		/* RCPT reply of the last failed test */
+	char   *dnsbl_reply;		/* owned; fail_reply may point to it */
+	struct rbl_lookup *rbl;		/* DNSBL lookups in flight */
+	struct cache_req *cache_req;	/* cache lookup in flight */
 	struct engine *engine;		/* NULL until the engine runs */
 };
 

@@ -1,10 +1,13 @@
 build-lead/screen/session.o: screen/session.c conf/addr.h conf/log.h \
- screen/access.h conf/conf.h screen/clients.h screen/engine.h \
- screen/pool.h screen/screen.h screen/timerlist.h screen/session.h
+ cache/cache.h conf/conf.h rbl/rbl.h screen/access.h screen/clients.h \
+ screen/engine.h screen/pool.h screen/screen.h screen/timerlist.h \
+ screen/session.h
 conf/addr.h:
 conf/log.h:
-screen/access.h:
+cache/cache.h:
 conf/conf.h:
+rbl/rbl.h:
+screen/access.h:
 screen/clients.h:
 screen/engine.h:
 screen/pool.h:

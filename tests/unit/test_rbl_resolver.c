@@ -481,3 +481,23 @@ Test(resolver, query_command_output)
 	cr_assert_eq(rbl_query_command(c, "not-an-ip", stderr), 2);
 	conf_free(c);
 }
+
+Test(resolver, check_redundant_and_dead_zones)
+{
+	struct conf *c = mkconf("zen.spamhaus.org=127.0.0.[2..11]*3 sbl.spamhaus.org xbl.spamhaus.org*2 "
+	    "bl.spamcop.net");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	cr_assert_eq(rbl_check_sites(c, 0, out), 2);
+	conf_free(c);
+	c = mkconf("dnsbl.test*3 unknown.test*1");
+	cr_assert_eq(rbl_check_sites(c, 1, out), 1);
+	fclose(out);
+	cr_assert(strstr(text, "warning: screen_dnsbl_sites: sbl.spamhaus.org is redundant"), "%s", text);
+	cr_assert(strstr(text, "unknown.test does not list the test address 127.0.0.2"), "%s", text);
+	cr_assert(strstr(text, "dnsbl.test does not") == NULL, "%s", text);
+	free(text);
+	conf_free(c);
+}
