@@ -1,2 +1,0 @@
-build-cache/conf/log.o: conf/log.c conf/log.h
-conf/log.h:

@@ -1,2 +1,0 @@
-build-conf/backend/proxy_hdr.o: backend/proxy_hdr.c backend/proxy_hdr.h
-backend/proxy_hdr.h:

@@ -1,2 +1,0 @@
-build-lead/backend/dotstuff.o: backend/dotstuff.c backend/dotstuff.h
-backend/dotstuff.h:

@@ -1,4 +1,0 @@
-build-lead/backend/reply.o: backend/reply.c backend/reply.h \
- backend/netio.h
-backend/reply.h:
-backend/netio.h:

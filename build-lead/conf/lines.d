@@ -1,3 +1,0 @@
-build-lead/conf/lines.o: conf/lines.c conf/lines.h conf/conf.h
-conf/lines.h:
-conf/conf.h:

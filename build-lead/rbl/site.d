@@ -1,4 +1,0 @@
-build-lead/rbl/site.o: rbl/site.c rbl/rbl_int.h conf/addr.h rbl/rbl.h
-rbl/rbl_int.h:
-conf/addr.h:
-rbl/rbl.h:

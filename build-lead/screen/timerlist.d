@@ -1,2 +1,0 @@
-build-lead/screen/timerlist.o: screen/timerlist.c screen/timerlist.h
-screen/timerlist.h:

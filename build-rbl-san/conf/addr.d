@@ -1,2 +1,0 @@
-build-rbl-san/conf/addr.o: conf/addr.c conf/addr.h
-conf/addr.h:

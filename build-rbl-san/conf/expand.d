@@ -1,3 +1,0 @@
-build-rbl-san/conf/expand.o: conf/expand.c conf/expand.h conf/conf.h
-conf/expand.h:
-conf/conf.h:

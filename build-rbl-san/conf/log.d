@@ -1,2 +1,0 @@
-build-rbl-san/conf/log.o: conf/log.c conf/log.h
-conf/log.h:

@@ -1,7 +1,0 @@
-build-rbl/conf/table.o: conf/table.c conf/addr.h conf/lines.h conf/conf.h \
- conf/log.h conf/table.h
-conf/addr.h:
-conf/lines.h:
-conf/conf.h:
-conf/log.h:
-conf/table.h:

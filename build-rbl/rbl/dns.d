@@ -1,6 +1,0 @@
-build-rbl/rbl/dns.o: rbl/dns.c conf/log.h rbl/rbl_int.h conf/addr.h \
- rbl/rbl.h
-conf/log.h:
-rbl/rbl_int.h:
-conf/addr.h:
-rbl/rbl.h:

@@ -1,8 +1,0 @@
-build-rbl/rbl/rbl.o: rbl/rbl.c conf/conf.h conf/log.h conf/table.h \
- rbl/rbl_int.h conf/addr.h rbl/rbl.h
-conf/conf.h:
-conf/log.h:
-conf/table.h:
-rbl/rbl_int.h:
-conf/addr.h:
-rbl/rbl.h:

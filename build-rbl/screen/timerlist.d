@@ -1,2 +1,0 @@
-build-rbl/screen/timerlist.o: screen/timerlist.c screen/timerlist.h
-screen/timerlist.h:

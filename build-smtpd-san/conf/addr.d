@@ -1,2 +1,0 @@
-build-smtpd-san/conf/addr.o: conf/addr.c conf/addr.h
-conf/addr.h:

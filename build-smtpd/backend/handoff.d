@@ -1,2 +1,0 @@
-build-smtpd/backend/handoff.o: backend/handoff.c backend/handoff.h
-backend/handoff.h:

@@ -1,2 +1,0 @@
-build-smtpd/backend/netio.o: backend/netio.c backend/netio.h
-backend/netio.h:

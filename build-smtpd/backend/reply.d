@@ -1,4 +1,0 @@
-build-smtpd/backend/reply.o: backend/reply.c backend/reply.h \
- backend/netio.h
-backend/reply.h:
-backend/netio.h:

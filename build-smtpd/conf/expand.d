@@ -1,3 +1,0 @@
-build-smtpd/conf/expand.o: conf/expand.c conf/expand.h conf/conf.h
-conf/expand.h:
-conf/conf.h:
