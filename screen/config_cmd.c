@@ -11,6 +11,7 @@
 
 #include "conf/addr.h"
 #include "conf/log.h"
+#include "rbl/rbl.h"
 #include "screen/access.h"
 #include "screen/config_cmd.h"
 #include "screen/config_load.h"
@@ -66,6 +67,8 @@ config_cmd_check(void)
 	    config_check_listen(c, &err) != 0)
 		goto out;
 	rc = 0;
+	/* Redundant lists and zones that do not answer: warnings only. */
+	(void)rbl_check_sites(c, 1, stderr);
 out:
 	if (rc != 0)
 		config_print_error(&err);
@@ -149,6 +152,40 @@ config_cmd_print(int argc, char **argv)
 			    conf_str(c, names[i]) : v);
 		}
 	}
+	conf_free(c);
+	return (rc);
+}
+
+int
+config_cmd_query(const char *ip)
+{
+	static const char *verdicts[] = { "dunno (screened)", "permit (ALLOWLISTED: no tests)",
+	    "reject (DENYLISTED)" };
+	struct sockaddr_storage ss;
+	struct access_list *al;
+	struct conf_err err;
+	socklen_t len;
+	struct conf *c;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	if (addr_parse_ip(ip, &ss, &len) != 0) {
+		fprintf(stderr, "doorman: fatal: not an IP address: %s\n", ip);
+		return (2);
+	}
+	if ((c = config_load(screen.config_dir, screen.overrides, "", 1, &err)) == NULL ||
+	    (al = access_list_create(c, &err)) == NULL) {
+		config_print_error(&err);
+		if (c != NULL)
+			conf_free(c);
+		return (1);
+	}
+	printf("client %s\n", ip);
+	printf("access list (%s): %s\n", conf_str(c, "screen_access_list"),
+	    verdicts[access_list_check(al, (struct sockaddr *)&ss)]);
+	fflush(stdout);
+	access_list_free(al);
+	rc = rbl_query_command(c, ip, stdout);
 	conf_free(c);
 	return (rc);
 }

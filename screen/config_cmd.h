@@ -1,6 +1,6 @@
 /*
  * config_cmd - `doorman check` (as `postfix check`) and `doorman config`
- * (as postconf: -n set values, -d defaults, -x expanded).
+ * (as postconf: -n set values, -d defaults, -x expanded), `doorman query`.
  */
 #ifndef DOORMAN_CONFIG_CMD_H
 #define DOORMAN_CONFIG_CMD_H
@@ -8,5 +8,7 @@
 int	config_cmd_check(void);
 /* argv[0] is "config". */
 int	config_cmd_print(int argc, char **argv);
+/* `doorman query IP`: the access list's verdict, then every DNSBL's. */
+int	config_cmd_query(const char *ip);
 
 #endif

@@ -3,7 +3,7 @@
  *
  *   doorman [-c CONFIG_DIR] [-o name=value]... [COMMAND [ARGS]]
  *
- * run (the default), check, config [-n|-d|-x] [name...].  Exit codes:
+ * run (the default), check, config [-n|-d|-x] [name...], query IP.  Exit codes:
  * 0 ok, 1 configuration error, 2 usage.
  */
 #include <libgen.h>
@@ -31,7 +31,8 @@ usage(void)
 	    "commands:\n"
 	    "  run                      the daemon, in the foreground (default)\n"
 	    "  check                    validate the configuration and tables\n"
-	    "  config [-n|-d|-x] [name...]  print parameters as postconf does\n");
+	    "  config [-n|-d|-x] [name...]  print parameters as postconf does\n"
+	    "  query IP                 dry-run one client through the access list and DNSBLs\n");
 	exit(2);
 }
 
@@ -91,6 +92,11 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "config") == 0)
 		return (config_cmd_print(argc, argv));
+	if (strcmp(cmd, "query") == 0) {
+		if (argc != 2)
+			usage();
+		return (config_cmd_query(argv[1]));
+	}
 	usage();
 	return (2);
 }

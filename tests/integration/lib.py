@@ -235,3 +235,55 @@ def send_mail(port, src, rcpt="user@example.test", sender="sender@example.test",
             return code, msg
         code, msg = c.data(body)
         return code, msg
+
+
+class DnsServer:
+    """The test DNSBL server (dns/rbl-test-server.py): answers by client IP,
+    see its header for which address gets which answer."""
+
+    def __init__(self, port, zones=("dnsbl.test",), extra=()):
+        self.port = port
+        args = ["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "dns",
+                                                 "rbl-test-server.py"), "--port", str(port)]
+        for z in zones:
+            args += ["--zone", z]
+        self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_until(lambda: self.ping(), 10, "DNS server on port %d" % port)
+
+    def txt(self, name):
+        import struct
+        q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+        for label in name.split("."):
+            q += bytes([len(label)]) + label.encode()
+        q += b"\0" + struct.pack(">HH", 16, 1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.5)
+        try:
+            s.sendto(q, ("127.0.0.1", self.port))
+            data, _ = s.recvfrom(4096)
+            return data
+        except OSError:
+            return None
+        finally:
+            s.close()
+
+    def ping(self):
+        return self.txt("ping.ctl") is not None
+
+    def count(self):
+        """(queries, distinct names) seen since the last reset."""
+        data = self.txt("count.ctl") or b""
+        m = re.search(rb"queries=(\d+) names=(\d+)", data)
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    def reset(self):
+        self.txt("reset.ctl")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

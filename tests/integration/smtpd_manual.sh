@@ -15,7 +15,7 @@ PY=/usr/bin/python3
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 W=$TOP/bin/doorman-smtpd
 H=$TOP/tests/integration/smtpd_harness.py
-T=$(mktemp -d /tmp/doorman-smtpd.XXXXXX)
+T=$(mktemp -d /tmp/dm-smtpd-check.XXXXXX)
 export T
 SINK=127.0.0.1:21025
 LISTEN=127.0.0.1:21100
