@@ -12,7 +12,8 @@ SYSCONFDIR ?= /etc/doorman
 CC	?= gcc
 CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Werror
-CPPFLAGS += -D_GNU_SOURCE -I.
+VERSION = 0.1
+CPPFLAGS += -D_GNU_SOURCE -I. -DDOORMAN_VERSION=\"$(VERSION)\"
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS)
 LDLIBS_SCREEN = -lev -lldns -llmdb -lhiredis -lssl -lcrypto
 LDLIBS_SMTPD = -lev -lssl -lcrypto

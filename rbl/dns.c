@@ -495,6 +495,7 @@ void
 rbl_txn_start(struct rbl_resolver *r, struct rbl_txn *t, const char *qname, int qtype)
 {
 	t->res = r;
+	t->started = ev_now(r->loop);
 	snprintf(t->qname, sizeof(t->qname), "%s", qname);
 	t->qtype = qtype;
 	t->try[0].fd = t->try[1].fd = -1;

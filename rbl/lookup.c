@@ -257,6 +257,10 @@ a_done(struct rbl_txn *t, const struct rbl_answer *a)
 	int i, real = 0;
 
 	snprintf(qname, sizeof(qname), "%s", t->qname);
+	if (a->status != RBL_FAILED && a->status != RBL_TIMEOUT) {
+		zn->st.answered++;
+		zn->st.latency_sum += ev_now(r->loop) - t->started;
+	}
 	q->a = NULL;
 	free(t);
 	c->pending--;

@@ -187,9 +187,44 @@ rbl_stats_print(const struct rbl *r, FILE *out)
 		const struct rbl_zone *zn = &r->sites.zones[z];
 
 		fprintf(out, "dnsbl zone %s: queries %lu retries %lu listed %lu unlisted %lu"
-		    " timeouts %lu errors %lu error_codes %lu ignored_packets %lu%s\n",
+		    " timeouts %lu errors %lu error_codes %lu ignored_packets %lu"
+		    " avg_latency %.1fms%s\n",
 		    zn->domain, zn->st.queries, zn->st.retries, zn->st.listed, zn->st.unlisted,
 		    zn->st.timeouts, zn->st.errors, zn->st.error_codes, zn->st.ignored,
+		    zn->st.answered ? 1000.0 * zn->st.latency_sum / zn->st.answered : 0.0,
 		    zn->unhealthy ? " UNHEALTHY" : "");
+	}
+}
+
+void
+rbl_metrics_print(const struct rbl *r, FILE *out)
+{
+	static const char *answers[] = { "listed", "unlisted", "timeout", "error" };
+	unsigned long n[4];
+	int z, i;
+
+	if (!rbl_enabled(r))
+		return;
+	fprintf(out, "# HELP doorman_dnsbl_queries_total DNSBL/DNSWL lookups by zone and outcome.\n"
+	    "# TYPE doorman_dnsbl_queries_total counter\n");
+	for (z = 0; z < r->sites.nzones; z++) {
+		const struct rbl_zone *zn = &r->sites.zones[z];
+
+		n[0] = zn->st.listed;
+		n[1] = zn->st.unlisted;
+		n[2] = zn->st.timeouts;
+		n[3] = zn->st.errors;
+		for (i = 0; i < 4; i++)
+			fprintf(out, "doorman_dnsbl_queries_total{domain=\"%s\",answer=\"%s\"} %lu\n",
+			    zn->domain, answers[i], n[i]);
+	}
+	fprintf(out, "# HELP doorman_dnsbl_query_duration_seconds Time to an answer, by zone.\n"
+	    "# TYPE doorman_dnsbl_query_duration_seconds summary\n");
+	for (z = 0; z < r->sites.nzones; z++) {
+		const struct rbl_zone *zn = &r->sites.zones[z];
+
+		fprintf(out, "doorman_dnsbl_query_duration_seconds_sum{domain=\"%s\"} %.6f\n"
+		    "doorman_dnsbl_query_duration_seconds_count{domain=\"%s\"} %lu\n",
+		    zn->domain, zn->st.latency_sum, zn->domain, zn->st.answered);
 	}
 }

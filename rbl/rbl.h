@@ -132,5 +132,7 @@ int	rbl_check_sites(struct conf *, int probe, FILE *out);
 
 /* Counters per zone for `doorman status` and metrics. */
 void	rbl_stats_print(const struct rbl *, FILE *out);
+/* The same counters in Prometheus text format (doorman_dnsbl_*). */
+void	rbl_metrics_print(const struct rbl *, FILE *out);
 
 #endif

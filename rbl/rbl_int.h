@@ -53,6 +53,8 @@ struct rbl_zone_stats {
 	unsigned long errors;		/* SERVFAIL, REFUSED, TC, ... */
 	unsigned long error_codes;	/* 127.255.255.x and friends */
 	unsigned long ignored;		/* spoofed, stray or garbage packets */
+	unsigned long answered;		/* A lookups that got an answer */
+	double	latency_sum;		/* seconds, over the answered ones */
 };
 
 /* Rate limit for log lines: at most `burst` per `interval` seconds. */
@@ -177,6 +179,7 @@ struct rbl_txn {
 	void   *ctx;
 	unsigned long *ignored;	/* zone counter for stray packets */
 	unsigned long *retries;
+	double	started;		/* ev_now() at rbl_txn_start */
 	TAILQ_ENTRY(rbl_txn) wait;
 };
 

@@ -15,6 +15,7 @@
 #include "screen/access.h"
 #include "screen/config_cmd.h"
 #include "screen/config_load.h"
+#include "screen/control.h"
 #include "screen/screen.h"
 
 static int
@@ -186,6 +187,23 @@ config_cmd_query(const char *ip)
 	fflush(stdout);
 	access_list_free(al);
 	rc = rbl_query_command(c, ip, stdout);
+	conf_free(c);
+	return (rc);
+}
+
+int
+config_cmd_status(void)
+{
+	struct conf_err err;
+	struct conf *c;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	if ((c = config_load(screen.config_dir, screen.overrides, "", 1, &err)) == NULL) {
+		config_print_error(&err);
+		return (1);
+	}
+	rc = control_status_command(c);
 	conf_free(c);
 	return (rc);
 }

@@ -10,5 +10,7 @@ int	config_cmd_check(void);
 int	config_cmd_print(int argc, char **argv);
 /* `doorman query IP`: the access list's verdict, then every DNSBL's. */
 int	config_cmd_query(const char *ip);
+/* `doorman status`, from the daemon whose data_directory the config names. */
+int	config_cmd_status(void);
 
 #endif

@@ -25,6 +25,7 @@
 #include "rbl/rbl.h"
 #include "screen/access.h"
 #include "screen/config_load.h"
+#include "screen/control.h"
 #include "screen/daemon.h"
 #include "screen/listener.h"
 #include "screen/pool.h"
@@ -258,6 +259,10 @@ daemon_run(void)
 		msg_warn("%s", err.reason);
 		return (1);
 	}
+	if (control_open(screen.conf, &err) != 0) {
+		config_print_error(&err);
+		return (1);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	screen.started = ev_now(screen.loop);
 	daemon_timers_init();
@@ -273,6 +278,7 @@ daemon_run(void)
 	ev_signal_start(screen.loop, &sig_hup);
 	listeners_start();
 	ev_run(screen.loop, 0);
+	control_close();
 	cache_close(screen.cache);
 	rbl_free(screen.rbl);
 	msg_info("daemon stopped");

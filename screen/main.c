@@ -3,8 +3,9 @@
  *
  *   doorman [-c CONFIG_DIR] [-o name=value]... [COMMAND [ARGS]]
  *
- * run (the default), check, config [-n|-d|-x] [name...], query IP.  Exit codes:
- * 0 ok, 1 configuration error, 2 usage.
+ * run (the default), check, config [-n|-d|-x] [name...], query IP,
+ * status.  Exit codes:
+ * 0 ok, 1 configuration error, 2 usage, 75 daemon unreachable.
  */
 #include <libgen.h>
 #include <limits.h>
@@ -32,7 +33,8 @@ usage(void)
 	    "  run                      the daemon, in the foreground (default)\n"
 	    "  check                    validate the configuration and tables\n"
 	    "  config [-n|-d|-x] [name...]  print parameters as postconf does\n"
-	    "  query IP                 dry-run one client through the access list and DNSBLs\n");
+	    "  query IP                 dry-run one client through the access list and DNSBLs\n"
+	    "  status                   ask the running daemon what it holds\n");
 	exit(2);
 }
 
@@ -92,6 +94,11 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "config") == 0)
 		return (config_cmd_print(argc, argv));
+	if (strcmp(cmd, "status") == 0) {
+		if (argc > 1)
+			usage();
+		return (config_cmd_status());
+	}
 	if (strcmp(cmd, "query") == 0) {
 		if (argc != 2)
 			usage();

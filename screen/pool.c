@@ -138,26 +138,45 @@ pool_retire(struct worker *w)
 	}
 }
 
+/*
+ * The worker's statuses: R when it can take a client (after start, and
+ * after each session it will follow with another), B when it has the
+ * fd, D when a session is over.  A worker that answers R to a record
+ * did not take it (a bad record): the client goes back to the queue.
+ */
 static void
 pool_worker_status(struct worker *w, char status)
 {
+	struct session *s;
+
 	switch (status) {
 	case HANDOFF_READY:
-	case HANDOFF_DONE:
-		if (w->cip != NULL) {
-			clients_release_worker(w->cip);
-			w->cip = NULL;
+		if (w->state == W_SENT && (s = w->sent) != NULL) {
+			w->sent = NULL;
+			msg_warn_tag(pool.master_tag, "worker pid %d refused the hand-off of %s: "
+			    "requeued", (int)w->pid, session_client_str(s));
+			w->state = W_IDLE;
+			pool_submit(s);
 		}
-		if (w->state == W_SENT)
-			break;		/* stale: the BUSY is what counts */
-		if (status == HANDOFF_DONE)
-			pool.throttle_delay = 0;
 		/* A worker of the wrong stress flavour leaves when idle. */
 		if (pool.shutting_down || w->stress != pool.stress) {
 			pool_retire(w);
 			return;
 		}
 		w->state = W_IDLE;
+		break;
+	case HANDOFF_DONE:
+		if (w->cip != NULL) {
+			clients_release_worker(w->cip);
+			w->cip = NULL;
+		}
+		pool.throttle_delay = 0;
+		if (pool.shutting_down || w->stress != pool.stress) {
+			pool_retire(w);
+			return;
+		}
+		/* Idle only once it says R: it may be leaving (max_use). */
+		w->state = W_STARTING;
 		break;
 	case HANDOFF_BUSY:
 		if (w->state != W_SENT || w->sent == NULL) {
@@ -545,20 +564,50 @@ pool_in_stress(void)
 	return (pool.stress);
 }
 
+static const char *pool_state_names[] = { "starting", "idle", "sending", "busy", "retiring" };
+
+static void
+pool_count(int counts[5], int *stressed)
+{
+	struct worker *w;
+
+	memset(counts, 0, 5 * sizeof(int));
+	*stressed = 0;
+	for (w = pool.head; w != NULL; w = w->next) {
+		counts[w->state]++;
+		if (w->stress && !w->reaped)
+			(*stressed)++;
+	}
+}
+
+void
+pool_metrics_print(FILE *fp)
+{
+	int counts[5], stressed, i;
+
+	pool_count(counts, &stressed);
+	fprintf(fp, "# HELP doorman_pool_workers Workers by state.\n"
+	    "# TYPE doorman_pool_workers gauge\n");
+	for (i = 0; i < 5; i++)
+		fprintf(fp, "doorman_pool_workers{state=\"%s\"} %d\n", pool_state_names[i],
+		    counts[i]);
+	fprintf(fp, "# HELP doorman_pool_stress_workers Workers running with -o stress=yes.\n"
+	    "# TYPE doorman_pool_stress_workers gauge\ndoorman_pool_stress_workers %d\n", stressed);
+	fprintf(fp, "# HELP doorman_pool_process_limit backend_process_limit.\n"
+	    "# TYPE doorman_pool_process_limit gauge\ndoorman_pool_process_limit %d\n", pool.limit);
+}
+
 void
 pool_status(FILE *fp)
 {
-	static const char *names[] = { "starting", "idle", "sending", "busy", "retiring" };
-	int counts[5] = { 0 };
-	struct worker *w;
-	int i;
+	const char **names = pool_state_names;
+	int counts[5], stressed, i;
 
-	for (w = pool.head; w != NULL; w = w->next)
-		counts[w->state]++;
+	pool_count(counts, &stressed);
 	fprintf(fp, "workers:");
 	for (i = 0; i < 5; i++)
 		fprintf(fp, " %s=%d", names[i], counts[i]);
-	fprintf(fp, " limit=%d\n", pool.limit);
+	fprintf(fp, " limit=%d, with -o stress=yes: %d\n", pool.limit, stressed);
 	fprintf(fp, "post-queue: %zu waiting\n", pool.waitq.count);
 	fprintf(fp, "pool stress: %s", pool.stress ? "on" : "off");
 	if (pool.stress)

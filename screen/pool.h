@@ -24,5 +24,7 @@ int	pool_active(void);
 size_t	pool_post_queue(void);
 int	pool_in_stress(void);
 void	pool_status(FILE *);
+/* doorman_pool_* in Prometheus text format. */
+void	pool_metrics_print(FILE *);
 
 #endif

@@ -86,6 +86,25 @@ session_stop_tests(struct session *s)
 	}
 }
 
+/*
+ * The screen's own STRESS (postscreen's): on at 90 % of the pre-queue
+ * limit, off at 70 %, so that the stress values of screen_greet_wait
+ * and screen_command_time_limit apply while the screen fills up.
+ */
+static void
+session_update_stress(void)
+{
+	long limit = screen.p.pre_queue_limit;
+
+	if (!screen.stress && (long)screen.held >= limit * 9 / 10) {
+		screen.stress = 1;
+		msg_info("entering STRESS mode with %zu connections", screen.held);
+	} else if (screen.stress && (long)screen.held <= limit * 7 / 10) {
+		screen.stress = 0;
+		msg_info("leaving STRESS mode with %zu connections", screen.held);
+	}
+}
+
 void
 session_close(struct session *s, int log_disconnect)
 {
@@ -98,6 +117,8 @@ session_close(struct session *s, int log_disconnect)
 		close(s->fd);
 	clients_release_screen(s->cip);
 	screen.held--;
+	if (screen.stress)
+		session_update_stress();
 	free(s->dnsbl_reply);
 	free(s);
 }
@@ -371,6 +392,7 @@ session_accept(struct listener *l, int fd, const struct sockaddr *client,
 	ev_init(&s->io, session_pregreet_event);
 	screen.held++;
 	screen.n.connections++;
+	session_update_stress();
 	s->cip = clients_get(&s->client.sa);
 	s->cip->in_screen++;
 	ci = s->cip;

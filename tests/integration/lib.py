@@ -104,12 +104,13 @@ screen_greet_wait = {greet_wait}
         self.logpos = 0
 
     def start(self, args=()):
+        self.mark()
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "doorman"), "-c", self.dir] + list(args) + ["run"],
             stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.dir, "stderr"), "w"))
-        wait_until(lambda: "daemon started" in self.log() or self.proc.poll() is not None,
-                   10, "doorman start")
+        wait_until(lambda: "daemon started" in self.log()[self.logpos:] or
+                   self.proc.poll() is not None, 10, "doorman start")
         if self.proc.poll() is not None:
             raise TestFailure("doorman exited at start: %s" % self.stderr())
         return self

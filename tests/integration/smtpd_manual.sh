@@ -221,6 +221,60 @@ print(get()); print("ELAPSED", int(time.time() - t0))
 wait_harness
 check "drip cut by the per-record deadline" grep -q '^421 4.4.2 mx.test Error: timeout exceeded' "$T/c7"
 
+# 8. XCLIENT and PROXY against a scripted fake upstream on 21026 that
+# records what it got first (a real Postfix is the lead's oracle).
+fake() {	# fake MODE: serve one session, write what it saw to $T/fake.out
+	$PY - "$1" "$T/fake.out" <<'EOF'
+import socket, sys
+mode, out = sys.argv[1], open(sys.argv[2], "wb")
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 21026)); l.listen(1); l.settimeout(20)
+c, _ = l.accept(); c.settimeout(10); f = c.makefile("rb")
+if mode == "v2":
+    out.write(f.read(28)); out.flush()
+elif mode == "v1":
+    out.write(f.readline()); out.flush()
+c.sendall(b"220 fake ESMTP\r\n")
+for line in f:
+    out.write(line); out.flush()
+    w = line.split(b" ")[0].strip().upper()
+    if w == b"EHLO":
+        c.sendall(b"250-fake\r\n250-XCLIENT NAME ADDR PROTO HELO PORT\r\n250 PIPELINING\r\n" if mode == "xclient" else b"250-fake\r\n250 PIPELINING\r\n")
+    elif w == b"XCLIENT":
+        c.sendall(b"220 fake ESMTP after xclient\r\n")
+    elif w == b"QUIT":
+        c.sendall(b"221 bye\r\n"); break
+    else:
+        c.sendall(b"250 ok\r\n")
+EOF
+}
+for mode in xclient v1 v2; do
+	fake $mode & fakepid=$!
+	sleep 0.3
+	case $mode in xclient) pp=xclient;; v1) pp=haproxy;; v2) pp=haproxy-v2;; esac
+	start_harness 1 --teaser "mx.test ESMTP doorman" -o backend_upstream=127.0.0.1:21026 -o backend_proxy_protocol=$pp
+	client 'print(get()); say("EHLO c.test\r\n"); print(get()); say("QUIT\r\n"); print(get())' > "$T/c8$mode"
+	wait_harness
+	wait $fakepid
+	case $mode in
+	xclient)
+		check "XCLIENT sent with the client address" grep -q "^XCLIENT ADDR=127.0.0.1 PORT=[0-9]* NAME=\[UNAVAILABLE\]" "$T/fake.out"
+		check "XCLIENT's 220 is the final greeting" grep -q "^220 fake ESMTP after xclient" "$T/c8$mode"
+		check "XCLIENT not shown to the client" sh -c "! grep -q XCLIENT '$T/c8$mode'";;
+	v1)
+		check "PROXY v1 line" grep -q "^PROXY TCP4 127.0.0.1 127.0.0.1 [0-9]* 21100" "$T/fake.out";;
+	v2)
+		check "PROXY v2 header" $PY -c 'import sys; b=open(sys.argv[1],"rb").read(); sys.exit(not (b[:12]==b"\r\n\r\n\0\r\nQUIT\n" and b[12:16]==b"\x21\x11\x00\x0c" and b[16:20]==bytes([127,0,0,1])))' "$T/fake.out";;
+	esac
+done
+
+# 9. XCLIENT not offered (smtp-sink announces only NAME HELO): warning, X21.
+start_harness 1 --teaser "mx.test ESMTP doorman" -o backend_proxy_protocol=xclient
+client 'print(get()); say("EHLO c.test\r\n"); print(get())' > "$T/c9"
+wait_harness
+check "XCLIENT refused: X21" grep -q "^421 4.3.2 Service currently unavailable" "$T/c9"
+check "XCLIENT refused: warning" grep -q "warning: upstream 127.0.0.1:21025 does not accept XCLIENT ADDR (check smtpd_authorized_xclient_hosts)" "$T/log"
+
 echo "--- log"
 cat "$T/log"
 [ $fails -eq 0 ] && echo "all ok" || echo "$fails failed"
