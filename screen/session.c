@@ -409,7 +409,8 @@ session_accept(struct listener *l, int fd, const struct sockaddr *client,
 		session_close(s, 0);
 		return;
 	}
-	if ((long)screen.held > screen.p.pre_queue_limit) {
+	/* postscreen's rule: clients waiting for a worker do not count. */
+	if ((long)(screen.held - pool_post_queue()) >= screen.p.pre_queue_limit) {
 		msg_info("reject: connect from %s: all screening ports busy",
 		    session_client_str(s));
 		screen.n.rejected_pre_queue++;

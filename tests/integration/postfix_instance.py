@@ -116,10 +116,12 @@ class PostfixInstance:
     (queue_directory), DIR/data (data_directory), DIR/maillog
     (maillog_file).  `main_overrides` (dict) adds or replaces main.cf
     parameters, e.g. {"smtpd_forbid_bare_newline": "normalize"}.
+    tls=True makes smtpd offer STARTTLS with a self-signed certificate
+    (DIR/etc/tls.pem, made once with the openssl command).
     """
 
     def __init__(self, dir, port=None, mode="plain", syslog_name=None,
-                 main_overrides=None, start_timeout=10.0):
+                 main_overrides=None, start_timeout=10.0, tls=False):
         if mode is not None and mode not in MODES:
             raise ValueError("mode must be one of %s, not %r" %
                              ("/".join(MODES), mode))
@@ -133,10 +135,12 @@ class PostfixInstance:
         self.syslog_name = syslog_name or DEFAULT_SYSLOG_NAME
         self.main_overrides = dict(main_overrides or {})
         self.start_timeout = start_timeout
+        self.tls = bool(tls)
         self.config_dir = os.path.join(self.dir, "etc")
         self.queue_dir = os.path.join(self.dir, "spool")
         self.data_dir = os.path.join(self.dir, "data")
         self.maillog = os.path.join(self.dir, "maillog")
+        self.tls_pem = os.path.join(self.config_dir, "tls.pem")
         self.start_seconds = None
 
     def __repr__(self):
@@ -199,7 +203,8 @@ class PostfixInstance:
             ("smtpd_client_connection_rate_limit", "0"),
             ("smtpd_client_event_limit_exceptions", "0.0.0.0/0 [::]/0"),
             ("smtpd_error_sleep_time", "0"),
-            ("smtpd_tls_security_level", "none"),
+            ("smtpd_tls_security_level", "may" if self.tls else "none"),
+            ("smtpd_tls_chain_files", self.tls_pem if self.tls else ""),
             ("smtp_tls_security_level", "none"),
             ("smtpd_upstream_proxy_protocol",
              "haproxy" if self.mode == "haproxy" else ""),
@@ -247,6 +252,9 @@ class PostfixInstance:
             ("scache", "unix", "-", "-", "n", "-", "1", "scache"),
             ("postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"),
         ]
+        if self.tls:
+            rows.append(("tlsmgr", "unix", "-", "-", "n", "1000?", "1",
+                         "tlsmgr"))
         head = ("# Private Postfix instance written by postfix_instance.py "
                 "(doorman tests).\n")
         return head + "".join("%-18s %-10s %-3s %-3s %-3s %-6s %-3s %s\n" % r
@@ -354,7 +362,38 @@ class PostfixInstance:
         with open(tmp, "w") as f:
             f.write(text)
         os.chmod(tmp, 0o644)
+        # Postfix rereads a main.cf whose mtime is under a couple of
+        # seconds old (it may be mid-edit), costing ~2.4 s per program
+        # start; backdate it, we wrote it whole.
+        past = time.time() - 60
+        os.utime(tmp, (past, past))
         os.replace(tmp, path)
+
+    def _make_cert(self):
+        """A throw-away self-signed key+certificate for STARTTLS."""
+        if os.path.exists(self.tls_pem):
+            return
+        key = self.tls_pem + ".key"
+        crt = self.tls_pem + ".crt"
+        r = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec",
+             "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-subj", "/CN=upstream.test", "-days", "30",
+             "-keyout", key, "-out", crt],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, timeout=10,
+            universal_newlines=True)
+        if r.returncode != 0:
+            raise PostfixInstanceError("openssl req failed: %s" % r.stdout)
+        with open(key) as k, open(crt) as c:
+            pem = k.read() + c.read()
+        fd = os.open(self.tls_pem + ".tmp",
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(pem)
+        os.replace(self.tls_pem + ".tmp", self.tls_pem)
+        os.unlink(key)
+        os.unlink(crt)
 
     def _read(self, path):
         try:
@@ -388,6 +427,8 @@ class PostfixInstance:
             raise PostfixInstanceError(
                 "%r: 127.0.0.1:%d is already in use" % (self, self.port))
         self._prepare_dirs()
+        if self.tls:
+            self._make_cert()
         self._write(mpath, main)
         self._write(spath, master)
         log_start = self.log_size()
@@ -416,7 +457,8 @@ class PostfixInstance:
         except Exception:
             pass
         raise PostfixInstanceError(
-            "%r did not start within %.0fs\n--- postfix start said:\n%s"
+            "%r did not start (waited up to %.0fs)\n--- postfix start "
+            "said:\n%s"
             "--- maillog tail:\n%s" % (self, self.start_timeout, out, tail))
 
     def stop(self, timeout=10.0):
@@ -702,14 +744,15 @@ def _selftest():
     return 0 if ok else 1
 
 
-USAGE = """usage: postfix_instance.py start DIR PORT MODE [name=value ...]
+USAGE = """usage: postfix_instance.py start DIR PORT MODE [tls] [name=value ...]
        postfix_instance.py stop DIR
        postfix_instance.py status DIR
        postfix_instance.py log DIR
        postfix_instance.py clients DIR
        postfix_instance.py wait DIR REGEX [TIMEOUT]
        postfix_instance.py --selftest
-MODE is haproxy, xclient or plain; name=value pairs override main.cf."""
+MODE is haproxy, xclient or plain; "tls" makes smtpd offer STARTTLS;
+name=value pairs override main.cf parameters."""
 
 
 def main(argv):
@@ -722,13 +765,18 @@ def main(argv):
     try:
         if cmd == "start" and len(argv) >= 5:
             over = {}
+            tls = False
             for a in argv[5:]:
+                if a == "tls":
+                    tls = True
+                    continue
                 k, sep, v = a.partition("=")
                 if not sep:
                     print(USAGE, file=sys.stderr)
                     return 2
                 over[k.strip()] = v.strip()
-            inst = PostfixInstance(d, argv[3], argv[4], main_overrides=over)
+            inst = PostfixInstance(d, argv[3], argv[4], main_overrides=over,
+                                   tls=tls)
             inst.start()
             print("postfix-instance: %s mode %s on 127.0.0.1:%d, log %s "
                   "(%.2fs)" % (inst.dir, inst.mode, inst.port, inst.maillog,
