@@ -109,6 +109,39 @@ def _pid_alive(pid):
         return False
 
 
+MARK = "# Private Postfix instance written by postfix_instance.py"
+
+
+def _reap_stale(port):
+    """Stop a leftover instance of this fixture (say, from a test run that
+    crashed) that still holds 127.0.0.1:port.  Recognised by its master's
+    MAIL_CONFIG pointing at a master.cf we wrote for that port; nothing
+    else is touched."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % name) as f:
+                if f.read().strip() != "master":
+                    continue
+            with open("/proc/%s/environ" % name, "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        for e in env:
+            if not e.startswith(b"MAIL_CONFIG="):
+                continue
+            conf = e[len(b"MAIL_CONFIG="):].decode(errors="replace")
+            try:
+                with open(os.path.join(conf, "master.cf")) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if (text.startswith(MARK) and conf.endswith("/etc") and
+                    re.search(r"^127\.0\.0\.1:%d\s" % port, text, re.M)):
+                PostfixInstance(os.path.dirname(conf), port, None).stop()
+
+
 class PostfixInstance:
     """One private Postfix instance under `dir`, smtpd on 127.0.0.1:port.
 
@@ -118,10 +151,13 @@ class PostfixInstance:
     parameters, e.g. {"smtpd_forbid_bare_newline": "normalize"}.
     tls=True makes smtpd offer STARTTLS with a self-signed certificate
     (DIR/etc/tls.pem, made once with the openssl command).
+    stop_at_exit=True registers stop() with atexit once started (the
+    instance is a daemon: otherwise it outlives the Python process).
     """
 
     def __init__(self, dir, port=None, mode="plain", syslog_name=None,
-                 main_overrides=None, start_timeout=10.0, tls=False):
+                 main_overrides=None, start_timeout=10.0, tls=False,
+                 stop_at_exit=False):
         if mode is not None and mode not in MODES:
             raise ValueError("mode must be one of %s, not %r" %
                              ("/".join(MODES), mode))
@@ -136,6 +172,8 @@ class PostfixInstance:
         self.main_overrides = dict(main_overrides or {})
         self.start_timeout = start_timeout
         self.tls = bool(tls)
+        self.stop_at_exit = stop_at_exit
+        self._atexit = False
         self.config_dir = os.path.join(self.dir, "etc")
         self.queue_dir = os.path.join(self.dir, "spool")
         self.data_dir = os.path.join(self.dir, "data")
@@ -222,9 +260,8 @@ class PostfixInstance:
             if k not in d:
                 keys.append(k)
             d[k] = str(v)
-        head = ("# Private Postfix instance written by postfix_instance.py "
-                "(doorman tests).\n# mode=%s port=%s; regenerated at each "
-                "start.\n" % (self.mode, self.port))
+        head = ("%s (doorman tests).\n# mode=%s port=%s; regenerated at "
+                "each start.\n" % (MARK, self.mode, self.port))
         return head + "".join("%s = %s\n" % (k, d[k]) for k in keys)
 
     def master_cf(self):
@@ -255,8 +292,7 @@ class PostfixInstance:
         if self.tls:
             rows.append(("tlsmgr", "unix", "-", "-", "n", "1000?", "1",
                          "tlsmgr"))
-        head = ("# Private Postfix instance written by postfix_instance.py "
-                "(doorman tests).\n")
+        head = MARK + " (doorman tests).\n"
         return head + "".join("%-18s %-10s %-3s %-3s %-3s %-6s %-3s %s\n" % r
                               for r in rows)
 
@@ -412,6 +448,10 @@ class PostfixInstance:
         if self.port is None or self.mode is None:
             raise PostfixInstanceError("start needs a port and a mode")
         t0 = time.monotonic()
+        if self.stop_at_exit and not self._atexit:
+            import atexit
+            atexit.register(self.stop)
+            self._atexit = True
         main, master = self.main_cf(), self.master_cf()
         mpath = os.path.join(self.config_dir, "main.cf")
         spath = os.path.join(self.config_dir, "master.cf")
@@ -423,6 +463,8 @@ class PostfixInstance:
             self.stop()
         else:
             self._kill_leftovers()
+        if not _port_free(self.port):
+            _reap_stale(self.port)
         if not _port_free(self.port):
             raise PostfixInstanceError(
                 "%r: 127.0.0.1:%d is already in use" % (self, self.port))

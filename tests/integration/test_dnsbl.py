@@ -147,3 +147,34 @@ def test_dns_server_down_counts_as_not_listed():
         check(code == 250, "no answer = not listed: %d" % code)
     finally:
         d.stop()
+
+
+def rcpt_reply(port, src):
+    s = connect(port, src)
+    read_reply(s)
+    command(s, "EHLO zombie.test")
+    command(s, "MAIL FROM:<z@example.test>")
+    r = command(s, "RCPT TO:<v@example.test>")
+    s.close()
+    return r
+
+
+def test_stress_readme_reply_map_only_under_stress():
+    """STRESS_README: rbl_reply_maps = ${stress?texthash:...} hangs up on
+    zombie codes with 521 exactly while the site is under stress."""
+    sites = ("screen_dnsbl_sites = dnsbl.test=127.0.0.[2..11]\n"
+             "screen_dnsbl_action = enforce\nrbl_reply_maps = ${stress?texthash:MAPS}\n")
+    d = doorman(24609, sites)
+    try:
+        r = rcpt_reply(24609, "127.0.1.10")
+        check(r == ["550 5.7.1 Service unavailable; client [127.0.1.10] blocked using "
+                    "dnsbl.test"], "no stress: postscreen's reply: %r" % r)
+    finally:
+        d.stop()
+    d = doorman(24610, sites + "backend_stress = on\n")
+    try:
+        r = rcpt_reply(24610, "127.0.1.10")
+        check(r == ["521 5.7.1 Service unavailable; Client host [127.0.1.10] blocked using "
+                    "dnsbl.test"], "under stress: the map's 521: %r" % r)
+    finally:
+        d.stop()
