@@ -65,6 +65,9 @@ worker_run(int sock, const struct smtpd_params *p, const struct worker_limits *l
 	int	fd, r;
 
 	if (status(sock, HANDOFF_READY) < 0) {
+		/* Retired before it started: the screen is done with us. */
+		if (errno == EPIPE || errno == ECONNRESET)
+			return (0);
 		msg_warn("cannot talk to the screen: %s", strerror(errno));
 		return (1);
 	}
@@ -86,8 +89,12 @@ worker_run(int sock, const struct smtpd_params *p, const struct worker_limits *l
 			continue;
 		why = NULL;
 		r = handoff_recv(sock, &h, &fd, &why);
-		if (r == 0)
-			return (0);	/* the screen closed our socket */
+		/*
+		 * The screen closed our socket.  With our last statuses still
+		 * unread on its side, the close arrives as ECONNRESET.
+		 */
+		if (r == 0 || (r < 0 && errno == ECONNRESET))
+			return (0);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;

@@ -158,8 +158,13 @@ pool_worker_status(struct worker *w, char status)
 			w->state = W_IDLE;
 			pool_submit(s);
 		}
-		/* A worker of the wrong stress flavour leaves when idle. */
-		if (pool.shutting_down || w->stress != pool.stress) {
+		/*
+		 * A worker of the wrong stress flavour leaves when idle; one
+		 * that has just started still serves a waiting client first
+		 * (it leaves at its DONE), rather than leave it waiting.
+		 */
+		if (pool.shutting_down || (w->stress != pool.stress &&
+		    (w->served > 0 || pool.waitq.count == 0))) {
 			pool_retire(w);
 			return;
 		}
@@ -390,10 +395,10 @@ pool_warn_saturated(const struct session *s)
 		pool.stress_since = now;
 		msg_info_tag(pool.master_tag, "service \"%s\": entering stress mode: "
 		    "workers restart with -o stress=yes", pool_service());
-		/* Idle workers go now; busy ones when they report DONE. */
+		/* Idle workers go now; the others after their session. */
 		for (w = pool.head; w != NULL; w = next) {
 			next = w->next;
-			if (w->state == W_IDLE || w->state == W_STARTING)
+			if (w->state == W_IDLE)
 				pool_retire(w);
 		}
 	}
@@ -414,7 +419,7 @@ pool_check_cooldown(void)
 	    now - pool.last_saturation);
 	for (w = pool.head; w != NULL; w = next) {
 		next = w->next;
-		if (w->state == W_IDLE || w->state == W_STARTING)
+		if (w->state == W_IDLE)
 			pool_retire(w);
 	}
 }
