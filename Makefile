@@ -18,12 +18,16 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS)
 LDLIBS_SCREEN = -lev -lldns -llmdb -lhiredis -lssl -lcrypto
 LDLIBS_SMTPD = -lev -lssl -lcrypto
 
+# Sanitizer builds keep their binaries apart (build-san/bin), so that a
+# SAN=1 run never leaves instrumented binaries in bin/.
 ifeq ($(SAN),1)
 B	?= build-san
+BINDIR	?= $(B)/bin
 ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 else
 B	?= build
+BINDIR	?= bin
 endif
 
 CONF_SRC	= $(wildcard conf/*.c)
@@ -47,7 +51,7 @@ ALL_LIBS	= $(SCREEN_LIB) $(SMTPD_LIB) $(RBL_LIB) $(CACHE_LIB) $(HANDOFF_LIB) $(C
 UNIT_BIN	= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all test unit integration demo install bench fuzz clean check-deps
-all: bin/doorman bin/doorman-smtpd
+all: $(BINDIR)/doorman $(BINDIR)/doorman-smtpd
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -64,12 +68,12 @@ $(B)/lib%.a:
 	rm -f $@
 	ar rcs $@ $^ $(if $^,,/dev/null) 2>/dev/null || ar rcs $@ $^
 
-bin/doorman: $(B)/screen/main.o $(SCREEN_LIB) $(RBL_LIB) $(CACHE_LIB) $(HANDOFF_LIB) $(CONF_LIB)
-	@mkdir -p bin
+$(BINDIR)/doorman: $(B)/screen/main.o $(SCREEN_LIB) $(RBL_LIB) $(CACHE_LIB) $(HANDOFF_LIB) $(CONF_LIB)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SCREEN)
 
-bin/doorman-smtpd: $(B)/backend/main.o $(SMTPD_LIB) $(HANDOFF_LIB) $(CONF_LIB)
-	@mkdir -p bin
+$(BINDIR)/doorman-smtpd: $(B)/backend/main.o $(SMTPD_LIB) $(HANDOFF_LIB) $(CONF_LIB)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SMTPD)
 
 # Each unit suite links only the libraries of its module, so that one
@@ -91,7 +95,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2 --short-filename; done
 
 integration: all
-	tests/integration/run-all
+	DOORMAN_BIN=$(abspath $(BINDIR)) tests/integration/run-all
 
 test: unit integration
 

@@ -196,6 +196,12 @@ rbl_stats_print(const struct rbl *r, FILE *out)
 	}
 }
 
+int
+rbl_idle(const struct rbl *r)
+{
+	return (r == NULL || r->nclients == 0);
+}
+
 void
 rbl_metrics_print(const struct rbl *r, FILE *out)
 {

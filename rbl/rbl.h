@@ -70,6 +70,8 @@ typedef void rbl_update_fn(void *arg, const struct rbl_verdict *);
 struct rbl *rbl_create(struct ev_loop *, struct conf *, struct conf_err *);
 void	rbl_free(struct rbl *);
 int	rbl_enabled(const struct rbl *);
+/* No client lookups in flight: safe to rbl_free() (after a reload). */
+int	rbl_idle(const struct rbl *);
 
 /*
  * Open the rbl_reply_maps table that another config (the stress one)

@@ -38,6 +38,20 @@
 struct screen screen;
 
 static ev_signal sig_term, sig_int, sig_hup;
+static ev_timer retired_timer;
+static struct rbl *retired_rbl;		/* the rbl of the config before a reload */
+
+/* Free the old rbl once its last lookup is over. */
+static void
+daemon_free_retired(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	if (retired_rbl != NULL && !rbl_idle(retired_rbl))
+		return;
+	rbl_free(retired_rbl);
+	retired_rbl = NULL;
+	ev_timer_stop(loop, t);
+}
 static ev_timer drain_timer;
 static int draining;
 
@@ -113,6 +127,7 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	struct conf *normal, *stressed;
 	struct access_list *al;
 	struct screen_params p;
+	struct rbl *rbl;
 	struct conf_err err;
 	char buf[1024];
 	long pre_queue = screen.p.pre_queue_limit;
@@ -121,11 +136,29 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)w;
 	(void)revents;
 	memset(&err, 0, sizeof(err));
-	if (daemon_load(&normal, &stressed, &al, &p, &err) != 0) {
+	if (retired_rbl != NULL) {
+		msg_warn("reload: the previous reload is still finishing its DNS lookups: "
+		    "try again in a few seconds");
+		return;
+	}
+	if (daemon_load(&normal, &stressed, &al, &p, &err) != 0 ||
+	    (rbl = rbl_create(screen.loop, normal, &err)) == NULL) {
 		msg_warn("reload: %s: keeping the old configuration",
 		    conf_err_format(&err, buf, sizeof(buf)));
 		return;
 	}
+	if (rbl_prepare_conf(rbl, stressed, &err) != 0) {
+		msg_warn("reload: %s: keeping the old configuration",
+		    conf_err_format(&err, buf, sizeof(buf)));
+		rbl_free(rbl);
+		return;
+	}
+	/* Sessions in flight keep their lookups in the old rbl until done. */
+	retired_rbl = screen.rbl;
+	screen.rbl = rbl;
+	ev_timer_init(&retired_timer, daemon_free_retired, 1.0, 1.0);
+	ev_timer_start(screen.loop, &retired_timer);
+	cache_set_enabled(screen.cache, p.enabled_tests);
 	access_list_free(screen.access);
 	screen.access = al;
 	screen.conf = normal;
@@ -133,6 +166,16 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	screen.p = p;
 	if (screen.p.pre_queue_limit <= 0)
 		screen.p.pre_queue_limit = pre_queue;
+	/*
+	 * New waits apply to sessions that start from now on.  If a wait
+	 * got shorter, those may queue behind older, later deadlines and
+	 * fire up to the difference late: never early.
+	 */
+	screen.greet_wait[0].interval = conf_time(normal, "screen_greet_wait");
+	screen.greet_wait[1].interval = conf_time(stressed, "screen_greet_wait");
+	screen.command_time[0].interval = conf_time(normal, "screen_command_time_limit");
+	screen.command_time[1].interval = conf_time(stressed, "screen_command_time_limit");
+	pool_configure(normal);
 	msg_info("reload: configuration %s/doorman.cf", screen.config_dir);
 }
 
@@ -281,6 +324,7 @@ daemon_run(void)
 	control_close();
 	cache_close(screen.cache);
 	rbl_free(screen.rbl);
+	rbl_free(retired_rbl);
 	msg_info("daemon stopped");
 	return (0);
 }

@@ -500,18 +500,13 @@ pool_submit(struct session *s)
 	pool_dispatch();
 }
 
+/* The settings a reload may change; workers pick up their own config when replaced. */
 void
-pool_init(void)
+pool_configure(struct conf *c)
 {
-	struct conf *c = screen.conf;
-	const char *dir = conf_str(c, "daemon_directory");
 	const char *mode = conf_str(c, "backend_stress");
+	enum pool_stress_mode old = pool.mode;
 
-	if (*dir == '\0')
-		dir = screen.exe_dir;
-	snprintf(pool.path, sizeof(pool.path), "%s/doorman-smtpd", dir);
-	snprintf(pool.master_tag, sizeof(pool.master_tag), "%s/master",
-	    conf_str(c, "syslog_name"));
 	pool.limit = (int)conf_int(c, "backend_process_limit");
 	pool.warning_interval = conf_time(c, "backend_stress_warning_interval");
 	pool.cooldown = conf_time(c, "backend_stress_cooldown");
@@ -520,9 +515,27 @@ pool_init(void)
 		pool.restart_delay = 1;
 	pool.mode = strcmp(mode, "on") == 0 ? STRESS_ON :
 	    strcmp(mode, "off") == 0 ? STRESS_OFF : STRESS_ADAPTIVE;
-	pool.stress = pool.mode == STRESS_ON;
-	if (pool.mode == STRESS_ON)
-		msg_info_tag(pool.master_tag, "backend_stress = on: workers run with -o stress=yes");
+	if (pool.mode != old || pool.waitq.loop == NULL) {
+		pool.stress = pool.mode == STRESS_ON;
+		if (pool.mode == STRESS_ON)
+			msg_info_tag(pool.master_tag,
+			    "backend_stress = on: workers run with -o stress=yes");
+	}
+	pool.waitq.interval = screen.p.post_queue_timeout;
+}
+
+void
+pool_init(void)
+{
+	struct conf *c = screen.conf;
+	const char *dir = conf_str(c, "daemon_directory");
+
+	if (*dir == '\0')
+		dir = screen.exe_dir;
+	snprintf(pool.path, sizeof(pool.path), "%s/doorman-smtpd", dir);
+	snprintf(pool.master_tag, sizeof(pool.master_tag), "%s/master",
+	    conf_str(c, "syslog_name"));
+	pool_configure(c);
 	timerlist_init(&pool.waitq, screen.loop, screen.p.post_queue_timeout);
 	/* The cool-down is checked on a slow tick, cheap and good to a second. */
 	ev_timer_init(&pool.tick, pool_tick_event, 1.0, 1.0);

@@ -11,9 +11,13 @@
 
 #include <stdio.h>
 
+#include "conf/conf.h"
+
 struct session;
 
 void	pool_init(void);
+/* Apply backend_* settings after a reload (limits, stress mode, timers). */
+void	pool_configure(struct conf *);
 /* Hand this session to a worker, now or when one is idle. */
 void	pool_submit(struct session *);
 /* Stop: close every worker's channel (they finish their session, then exit). */

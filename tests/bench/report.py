@@ -150,7 +150,7 @@ row("d. session latency p50", "d-sessions", "session_p50_ms", "ms")
 row("d. session latency p99", "d-sessions", "session_p99_ms", "ms")
 row("d. delivered per run", "d-sessions", "delivered", "sessions")
 row("d. not delivered per run", "d-sessions", "failed", "sessions")
-row("g. pregreet clients: answer p50", "g-pregreet", "verdict_p50_ms", "ms")
+row("g. pregreet clients: answer p50 (doorman: after its 2 s greet wait, §10)", "g-pregreet", "verdict_p50_ms", "ms")
 row("g. pregreet clients: answer p99", "g-pregreet", "verdict_p99_ms", "ms")
 row("g. pregreet clients handled/s", "g-pregreet", "conn_per_s", "conn/s")
 row("o2. cache-warm at concurrency 200: completed (of 10,000)", "o2-cache-warm-c200", "ok", "conn")
@@ -212,7 +212,7 @@ if cp and fp:
 
 print("\n## Overload probes (one run each)\n")
 for r in DM:
-    if r.get("scenario", "").startswith("o1-fd-limit-log") or r.get("scenario") in ("o2-log", "e-log") \
+    if r.get("scenario", "").startswith("o1-fd-limit-log") or r.get("scenario") in ("o2-log", "e-log", "g-log") \
             or r.get("scenario", "").endswith("-warmed"):
         print(f"- doorman `{r['scenario']}`: " + ", ".join(f"{k} = `{v}`" for k, v in r.items()
                                                             if k not in ("scenario", "run")))

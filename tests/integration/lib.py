@@ -17,7 +17,8 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, "bin")
+# make sets DOORMAN_BIN (build-san/bin under SAN=1); by hand, bin/.
+BIN = os.environ.get("DOORMAN_BIN") or os.path.join(ROOT, "bin")
 
 
 class TestFailure(Exception):
@@ -172,8 +173,14 @@ screen_greet_wait = {greet_wait}
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+        # Under SAN=1 the daemon and its workers report here (fd 2 is shared).
+        report = self.stderr()
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if marker in report:
+                raise TestFailure("sanitizer report from doorman or a worker:\n%s"
+                                  % report[-3000:])
 
 
 def connect(port, src, timeout=10):
