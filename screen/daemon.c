@@ -39,17 +39,29 @@ struct screen screen;
 
 static ev_signal sig_term, sig_int, sig_hup;
 static ev_timer retired_timer;
-static struct rbl *retired_rbl;		/* the rbl of the config before a reload */
+/* What a reload replaced, kept until the lookups that use it are over. */
+static struct rbl *retired_rbl;
+static struct conf *retired_conf[2];
 
-/* Free the old rbl once its last lookup is over. */
+static void
+daemon_free_retired_now(void)
+{
+	rbl_free(retired_rbl);
+	retired_rbl = NULL;
+	if (retired_conf[0] != NULL)
+		conf_free(retired_conf[0]);
+	if (retired_conf[1] != NULL)
+		conf_free(retired_conf[1]);
+	retired_conf[0] = retired_conf[1] = NULL;
+}
+
 static void
 daemon_free_retired(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)revents;
-	if (retired_rbl != NULL && !rbl_idle(retired_rbl))
+	if (!rbl_idle(retired_rbl))
 		return;
-	rbl_free(retired_rbl);
-	retired_rbl = NULL;
+	daemon_free_retired_now();
 	ev_timer_stop(loop, t);
 }
 static ev_timer drain_timer;
@@ -118,8 +130,7 @@ daemon_pre_queue_limit(long nofile)
 
 /*
  * SIGHUP: new config and tables for new connections.  The old conf
- * objects are kept: sessions in progress point into them, and the
- * leak is bounded by the number of reloads.
+ * objects and DNSBL sites stay until the lookups in flight are over.
  */
 static void
 daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
@@ -161,6 +172,8 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	cache_set_enabled(screen.cache, p.enabled_tests);
 	access_list_free(screen.access);
 	screen.access = al;
+	retired_conf[0] = screen.conf;
+	retired_conf[1] = screen.conf_stress;
 	screen.conf = normal;
 	screen.conf_stress = stressed;
 	screen.p = p;
@@ -324,7 +337,10 @@ daemon_run(void)
 	control_close();
 	cache_close(screen.cache);
 	rbl_free(screen.rbl);
-	rbl_free(retired_rbl);
+	daemon_free_retired_now();
+	access_list_free(screen.access);
+	conf_free(screen.conf);
+	conf_free(screen.conf_stress);
 	msg_info("daemon stopped");
 	return (0);
 }

@@ -104,10 +104,11 @@ screen_greet_wait = {greet_wait}
         self.proc = None
         self.logpos = 0
 
-    def start(self, args=()):
+    def start(self, args=(), prefix=()):
+        """prefix: a command to run doorman under (e.g. prlimit)."""
         self.mark()
         self.proc = subprocess.Popen(
-            [os.path.join(BIN, "doorman"), "-c", self.dir] + list(args) + ["run"],
+            list(prefix) + [os.path.join(BIN, "doorman"), "-c", self.dir] + list(args) + ["run"],
             stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.dir, "stderr"), "w"))
         wait_until(lambda: "daemon started" in self.log()[self.logpos:] or

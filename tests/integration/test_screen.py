@@ -233,3 +233,30 @@ def test_smtplib_session():
         check(code == 250, "smtplib: %d %r" % (code, msg))
     finally:
         d.stop()
+
+
+def test_out_of_file_descriptors_pauses_accept():
+    d = Doorman(24121, "127.0.0.1:%d" % SINK_PORT, "screen_pre_queue_limit = 1000\n",
+                greet_wait="3s")
+    d.start(prefix=["prlimit", "--nofile=48:48"])
+    try:
+        socks = []
+        for i in range(60):
+            socks.append(connect(24121, "127.0.30.%d" % (i + 1)))
+        d.wait_log(r"warning: accept on 127\.0\.0\.1:24121: Too many open files: "
+                   r"pausing new connections for 1s")
+        check(read_line_teaser(socks[0]), "a held client still has its teaser")
+        check(d.proc.poll() is None, "doorman is alive")
+        n = len([l for l in d.log().splitlines() if "pausing new connections" in l])
+        check(n < 10, "one warning per episode, not a flood: %d" % n)
+        # Descriptors come back: the held client is handed to a worker.
+        for s in socks[1:]:
+            s.close()
+        r = read_reply(socks[0], timeout=15)
+        check(r and r[-1].startswith("220 "), "the held client is served: %r" % r)
+        command(socks[0], "QUIT")
+        time.sleep(1.5)
+        code, msg = send_mail(24121, "127.0.31.1")
+        check(code == 250, "accepting again afterwards: %d" % code)
+    finally:
+        d.stop()
