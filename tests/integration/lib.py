@@ -296,3 +296,31 @@ class DnsServer:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+class RedisServer:
+    """A private redis-server on a loopback port, nothing saved to disk."""
+
+    def __init__(self, port):
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="doorman-redis-")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: port_open(self.port), 10, "redis-server on port %d" % self.port)
+
+    def stop(self, remove=True):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if remove:
+            shutil.rmtree(self.dir, ignore_errors=True)

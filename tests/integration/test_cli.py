@@ -112,3 +112,37 @@ def test_long_data_directory_refused():
         check(rc == 1 and "data_directory" in err, "refused: rc=%d %s" % (rc, err))
     finally:
         shutil.rmtree(d)
+
+
+def test_check_warns_about_redundant_dnsbls():
+    d = confdir("listen = 127.0.0.1:24306\ndns_servers = 127.0.0.1:24399\n"
+                "screen_dnsbl_timeout = 1s\n"
+                "screen_dnsbl_sites = zen.spamhaus.org*2, sbl.spamhaus.org\n")
+    try:
+        rc, out, err = run(d, "check")
+        check(rc == 0, "warnings only: rc=%d %s" % (rc, err))
+        check("sbl.spamhaus.org" in err and "zen.spamhaus.org" in err and "warning" in err,
+              "redundant list named: %r" % err)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_query_prints_verdict_and_reply():
+    from lib import DnsServer
+    dns = DnsServer(24307, zones=("dnsbl.test",))
+    d = confdir("listen = 127.0.0.1:24308\ndns_servers = 127.0.0.1:24307\n"
+                "screen_dnsbl_sites = dnsbl.test=127.0.0.[2..11]*3\n"
+                "screen_dnsbl_threshold = 3\nmynetworks = 127.0.0.1/32\n")
+    try:
+        rc, out, err = run(d, "query", "127.0.1.10")
+        check(rc == 0, "query: rc=%d %s" % (rc, err))
+        check("access list (permit_mynetworks): dunno" in out, "access verdict: %s" % out)
+        check("10.1.0.127.dnsbl.test" in out, "query name shown: %s" % out)
+        check("127.0.0.10" in out, "answer shown: %s" % out)
+        check("550 5.7.1 Service unavailable; client [127.0.1.10] blocked using dnsbl.test"
+              in out, "the exact reply: %s" % out)
+        rc, out, err = run(d, "query", "not-an-ip")
+        check(rc == 2, "bad IP: rc=%d" % rc)
+    finally:
+        shutil.rmtree(d)
+        dns.stop()

@@ -211,3 +211,49 @@ def test_sigterm_drains_sessions():
         d.wait_log(r"daemon stopped")
     finally:
         d.stop()
+
+
+def test_burst_on_a_slow_upstream_loses_nothing():
+    """Every client of a burst either delivers or gets a 4xx; no 250 without
+    the upstream's 250 (the message is at the sink)."""
+    import smtplib
+    import threading
+    slow = SmtpSink(24711, ["-w", "1"])
+    d = Doorman(24710, "127.0.0.1:24711", "backend_process_limit = 2\n"
+                "screen_post_queue_limit = 3\nscreen_post_queue_timeout = 3s\n",
+                greet_wait="1s").start()
+    results = {}
+
+    def client(i):
+        subject = "burst-%d" % i
+        try:
+            with smtplib.SMTP("127.0.0.1", 24710, source_address=("127.0.0.1", 0),
+                              timeout=30) as c:
+                c.ehlo("burst.test")
+                c.mail("s@example.test")
+                c.rcpt("r@example.test")
+                code, _ = c.data("Subject: %s\r\n\r\nbody\r\n" % subject)
+                results[subject] = code
+        except smtplib.SMTPResponseException as e:
+            results[subject] = e.smtp_code
+        except (smtplib.SMTPException, OSError) as e:
+            results[subject] = str(e)
+    try:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        d.wait_log(r"has reached its process limit \"2\"")
+        delivered = b"".join(slow.messages())
+        ok = [s for s, c in results.items() if c == 250]
+        refused = [s for s, c in results.items() if isinstance(c, int) and 400 <= c < 500]
+        check(len(results) == 8, "every client finished: %r" % results)
+        check(len(ok) + len(refused) == 8, "each got 250 or a 4xx: %r" % results)
+        check(ok, "some mail went through: %r" % results)
+        for s in ok:
+            check(("Subject: %s\n" % s).encode() in delivered,
+                  "250 only after delivery: %s missing at the sink" % s)
+    finally:
+        d.stop()
+        slow.stop()
