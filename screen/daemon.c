@@ -201,11 +201,9 @@ daemon_close_engine_sessions(void)
 
 	for (i = 0; i < 2; i++) {
 		while ((te = screen.command_time[i].head) != NULL) {
-			struct session *s = (struct session *)((char *)te -
-			    offsetof(struct session, te));
+			struct session *s = session_of_timer(te);
 
-			(void)send(s->fd, "421 4.3.2 Service shutting down\r\n", 33,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)session_send(s, "421 4.3.2 Service shutting down\r\n");
 			session_close(s, 1);
 		}
 	}

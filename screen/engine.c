@@ -39,21 +39,6 @@ struct engine {
 	char	sender[ENGINE_NAME_MAX + 1];
 };
 
-static struct session *
-engine_session(struct timer_entry *te)
-{
-	return ((struct session *)((char *)te - offsetof(struct session, te)));
-}
-
-/* Replies are short; a client that does not read them is dropped. */
-static int
-engine_write(struct session *s, const char *text)
-{
-	size_t len = strlen(text);
-
-	return (send(s->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ? 0 : -1);
-}
-
 static int
 engine_reply(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -73,7 +58,7 @@ engine_reply(struct session *s, const char *fmt, ...)
 	if ((size_t)n > sizeof(buf) - 3)
 		n = (int)sizeof(buf) - 3;
 	memcpy(buf + n, "\r\n", 3);
-	return (engine_write(s, buf));
+	return (session_send(s, buf));
 }
 
 void
@@ -95,7 +80,7 @@ engine_generic_421(struct session *s)
 static void
 engine_time_limit(struct timer_entry *te)
 {
-	struct session *s = engine_session(te);
+	struct session *s = session_of_timer(te);
 
 	msg_info("COMMAND TIME LIMIT from %s after %s", session_client_str(s),
 	    s->engine->last_cmd);
@@ -162,7 +147,7 @@ engine_ehlo(struct session *s, const char *arg)
 	    "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN\r\n",
 	    screen.p.myhostname, conf_int(screen.conf, "message_size_limit"),
 	    conf_bool(screen.conf, "screen_disable_vrfy_command") ? "" : "250-VRFY\r\n");
-	(void)engine_write(s, msg);
+	(void)session_send(s, msg);
 }
 
 /* One command line (without its line end).  Returns -1 if the session is gone. */

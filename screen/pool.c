@@ -439,8 +439,7 @@ pool_queue_head(void)
 {
 	struct timer_entry *te = pool.waitq.head;
 
-	return (te == NULL ? NULL :
-	    (struct session *)((char *)te - offsetof(struct session, te)));
+	return (te == NULL ? NULL : session_of_timer(te));
 }
 
 static void
@@ -475,8 +474,7 @@ pool_dispatch(void)
 static void
 pool_queue_expired(struct timer_entry *te)
 {
-	struct session *s = (struct session *)((char *)te -
-	    offsetof(struct session, te));
+	struct session *s = session_of_timer(te);
 
 	msg_info("NOQUEUE: reject: CONNECT from %s: all server ports busy",
 	    session_client_str(s));

@@ -53,15 +53,9 @@ session_elapsed_str(const struct session *s)
 	return (log_time_format(ev_now(screen.loop) - s->start, buf, sizeof(buf)));
 }
 
-static struct session *
-session_of_timer(struct timer_entry *te)
-{
-	return ((struct session *)((char *)te - offsetof(struct session, te)));
-}
-
 /* Best effort write of a short reply: a client that will not take a
  * few hundred bytes into an empty socket buffer is not worth waiting for. */
-static int
+int
 session_send(struct session *s, const char *text)
 {
 	size_t len = strlen(text);

@@ -8,6 +8,7 @@
 #define DOORMAN_SESSION_H
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -66,7 +67,12 @@ struct session {
 	struct engine *engine;		/* NULL until the engine runs */
 };
 
-struct listener;
+/* The session whose timer entry this is (every timer list holds sessions). */
+static inline struct session *
+session_of_timer(struct timer_entry *te)
+{
+	return ((struct session *)((char *)te - offsetof(struct session, te)));
+}
 
 /* A new connection from the listener. */
 void	session_accept(struct listener *, int fd, const struct sockaddr *client,
@@ -81,6 +87,9 @@ void	session_handed_off(struct session *);
  * command with it (postscreen's X21 mode).
  */
 void	session_refuse(struct session *, const char *reply);
+
+/* Write a short reply without blocking; -1 if it did not all go out. */
+int	session_send(struct session *, const char *text);
 
 /* Close and free; with log_disconnect, log "DISCONNECT [c]:p". */
 void	session_close(struct session *, int log_disconnect);
