@@ -100,6 +100,9 @@ struct session {
 	int	ok[NCMDS];
 	int	total[NCMDS];
 	char	*line;			/* line_limit + 1 */
+	int	esmtp;			/* EHLO (not HELO) was accepted */
+	char	helo[256];		/* for smtpd-style reject lines */
+	char	sender[256];
 	struct reply r1, r2;
 	char	out[DOTSTUFF_OUT_MAX(NETIO_BUFSIZE)];
 };
@@ -533,6 +536,67 @@ greet(struct session *s, const struct reply *g)
  * The command loop.  Returns when the session is over; the dead-upstream
  * cases fall back to x21() so that the client always gets an answer.
  */
+/* Bytes from the upstream that no command asked for. */
+static int
+upstream_unsolicited(struct session *s)
+{
+	char c;
+
+	return (netio_avail(&s->up) > 0 ||
+	    recv(s->upfd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0);
+}
+
+/* The argument after "FROM:"/"TO:" (or a HELO name), for log lines. */
+static void
+remember_arg(char *dst, size_t cap, const char *line, const char *prefix)
+{
+	const char *p = line + strcspn(line, " ");
+	size_t n;
+
+	while (*p == ' ')
+		p++;
+	if (prefix != NULL) {
+		if (strncasecmp(p, prefix, strlen(prefix)) != 0) {
+			dst[0] = 0;
+			return;
+		}
+		p += strlen(prefix);
+		while (*p == ' ')
+			p++;
+		if (*p == '<')
+			p++;
+	}
+	n = strcspn(p, prefix != NULL ? "> " : " ");
+	snprintf(dst, cap, "%.*s", (int)n, p);
+}
+
+/*
+ * Keep what smtpd's reject lines show, and log the upstream's refusals
+ * of RCPT as smtpd would, so that log tools see them in the worker's
+ * log too.
+ */
+static void
+note_reply(struct session *s, size_t idx, const struct reply *r)
+{
+	char rcpt[256];
+	size_t n;
+
+	if ((idx == 0 || idx == 1) && r->code == 250) {
+		remember_arg(s->helo, sizeof(s->helo), s->line, NULL);
+		s->esmtp = idx == 1;
+	} else if (strcmp(cmds[idx].name, "MAIL") == 0 && r->code == 250) {
+		remember_arg(s->sender, sizeof(s->sender), s->line, "FROM:");
+	} else if (strcmp(cmds[idx].name, "RSET") == 0) {
+		s->sender[0] = 0;
+	} else if (strcmp(cmds[idx].name, "RCPT") == 0 && r->code >= 400) {
+		remember_arg(rcpt, sizeof(rcpt), s->line, "TO:");
+		n = strcspn(r->text, "\r\n");
+		msg_info("NOQUEUE: reject: RCPT from unknown[%s]: %.*s; from=<%s> to=<%s> "
+		    "proto=%s helo=<%s>", s->ip, (int)n, r->text, s->sender, rcpt,
+		    s->esmtp ? "ESMTP" : "SMTP", s->helo);
+	}
+}
+
 static void
 command_loop(struct session *s)
 {
@@ -590,6 +654,18 @@ command_loop(struct session *s)
 			break;
 		}
 
+		/*
+		 * One command, one reply: anything the upstream says unasked
+		 * means the two sides no longer agree (a PROXY header sent to
+		 * a listener that does not expect one answers with an error
+		 * of its own), and relaying on would shift every reply.
+		 */
+		if (upstream_unsolicited(s)) {
+			msg_warn("upstream %s sent a reply nobody asked for before %s: "
+			    "check backend_proxy_protocol against the upstream's "
+			    "configuration", p->upstream_text, s->last);
+			goto upstream_lost;
+		}
 		/* Forward, with CRLF whatever the client used. */
 		s->line[len] = 0;
 		if (upstream_write(s, s->line, len) < 0 ||
@@ -626,6 +702,7 @@ command_loop(struct session *s)
 				x21(s, 0);
 				return;
 			}
+			s->sender[0] = 0;
 			/* 250 from the upstream is the only 250 for a message. */
 			count(s, idx, r->code == 250 ? 250 : (r->code < 400 ? 451 : r->code));
 			code = r->code;
@@ -641,6 +718,7 @@ command_loop(struct session *s)
 			}
 			count(s, idx, r->code);
 			code = r->code;
+			note_reply(s, idx, r);
 		}
 		rc = client_write(s, shown->text, shown->len);
 		if (cmds[idx].kind == K_QUIT)

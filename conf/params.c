@@ -95,6 +95,8 @@ static const struct conf_param params[] = {
 	    0, 0, CHK_NONE, "lmdb|btree|hash|redis" },
 	{ "screen_cache_cleanup_interval", T_TIME, "12h", 'h', 0, 0,
 	    CHK_NONE, NULL },
+	/* LMDB map size in bytes (the file grows up to it; doubled when full). */
+	{ "lmdb_map_size", T_INT, "268435456", 0, 1048576, 0, CHK_NONE, NULL },
 	{ "screen_cache_retention_time", T_TIME, "7d", 'd', 0, 0, CHK_NONE,
 	    NULL },
 	{ "screen_pre_queue_limit", T_INT, "0", 0, 0, 0, CHK_NONE, NULL },
@@ -102,7 +104,8 @@ static const struct conf_param params[] = {
 	    CHK_NONE, NULL },
 	{ "screen_post_queue_timeout", T_TIME, "100s", 's', 1, 0, CHK_NONE,
 	    NULL },
-	{ "screen_client_connection_count_limit", T_INT, "50", 0, 0, 0,
+	{ "screen_client_connection_count_limit", T_INT,
+	    "$smtpd_client_connection_count_limit", 0, 0, 0,
 	    CHK_NONE, NULL },
 	{ "screen_pipelining_enable", T_BOOL, "no", 0, 0, 0, CHK_NONE, NULL },
 	{ "screen_pipelining_action", T_STR, "enforce", 0, 0, 0, CHK_ACTION,

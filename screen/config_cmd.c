@@ -81,6 +81,16 @@ out:
 	return (rc);
 }
 
+static int
+config_set_in_file(struct conf *c, const char *name)
+{
+	const char *file;
+	int line;
+
+	conf_origin(c, name, &file, &line);
+	return (line > 0);
+}
+
 /* -o stress=yes decides what `config -x` shows. */
 static const char *
 config_stress_override(char **overrides)
@@ -145,6 +155,10 @@ config_cmd_print(int argc, char **argv)
 			const char *v;
 
 			if (only_set && !conf_is_set(c, names[i]))
+				continue;
+			/* -c sets it, as postconf's -c does; -n shows the file. */
+			if (only_set && strcmp(names[i], "config_directory") == 0 &&
+			    !config_set_in_file(c, names[i]))
 				continue;
 			v = defaults ? conf_default(names[i]) : conf_raw(c, names[i]);
 			if (v == NULL)

@@ -22,7 +22,6 @@
 #include "screen/screen.h"
 
 #define DEFAULT_CONFIG_DIR	"/etc/doorman"
-#define MAX_OVERRIDES		64
 
 static void
 usage(void)
@@ -57,7 +56,7 @@ exe_directory(const char *argv0)
 int
 main(int argc, char **argv)
 {
-	static char *overrides[MAX_OVERRIDES + 1];
+	static char *overrides[SCREEN_MAX_OVERRIDES + 1];
 	int ch, noverrides = 0;
 	const char *cmd;
 
@@ -68,7 +67,7 @@ main(int argc, char **argv)
 			screen.config_dir = optarg;
 			break;
 		case 'o':
-			if (noverrides >= MAX_OVERRIDES || strchr(optarg, '=') == NULL)
+			if (noverrides >= SCREEN_MAX_OVERRIDES || strchr(optarg, '=') == NULL)
 				usage();
 			overrides[noverrides++] = optarg;
 			break;

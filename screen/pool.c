@@ -84,6 +84,7 @@ static struct {
 } pool;
 
 static void pool_dispatch(void);
+static void pool_retire_idle_mismatched(void);
 
 static const char *
 pool_service(void)
@@ -260,7 +261,7 @@ static int
 pool_spawn(void)
 {
 	struct worker *w;
-	const char *argv[64 + 8];
+	const char *argv[2 * SCREEN_MAX_OVERRIDES + 8];
 	char stress_arg[16];
 	int sv[2], argc = 0;
 	size_t i;
@@ -274,7 +275,7 @@ pool_spawn(void)
 	argv[argc++] = "doorman-smtpd";
 	argv[argc++] = "-c";
 	argv[argc++] = screen.config_dir;
-	for (i = 0; screen.overrides != NULL && screen.overrides[i] != NULL && argc < 64; i++) {
+	for (i = 0; screen.overrides != NULL && screen.overrides[i] != NULL; i++) {
 		argv[argc++] = "-o";
 		argv[argc++] = screen.overrides[i];
 	}
@@ -371,6 +372,19 @@ pool_send(struct worker *w, struct session *s)
 	return (0);
 }
 
+/* Idle workers of the other stress flavour go now; busy ones after their session. */
+static void
+pool_retire_idle_mismatched(void)
+{
+	struct worker *w, *next;
+
+	for (w = pool.head; w != NULL; w = next) {
+		next = w->next;
+		if (w->state == W_IDLE && w->stress != pool.stress)
+			pool_retire(w);
+	}
+}
+
 static void
 pool_warn_saturated(const struct session *s)
 {
@@ -389,18 +403,11 @@ pool_warn_saturated(const struct session *s)
 		    "for examples of stress-adapting configuration settings");
 	}
 	if (pool.mode == STRESS_ADAPTIVE && !pool.stress) {
-		struct worker *w, *next;
-
 		pool.stress = 1;
 		pool.stress_since = now;
 		msg_info_tag(pool.master_tag, "service \"%s\": entering stress mode: "
 		    "workers restart with -o stress=yes", pool_service());
-		/* Idle workers go now; the others after their session. */
-		for (w = pool.head; w != NULL; w = next) {
-			next = w->next;
-			if (w->state == W_IDLE)
-				pool_retire(w);
-		}
+		pool_retire_idle_mismatched();
 	}
 }
 
@@ -408,7 +415,6 @@ static void
 pool_check_cooldown(void)
 {
 	ev_tstamp now = ev_now(screen.loop);
-	struct worker *w, *next;
 
 	if (pool.mode != STRESS_ADAPTIVE || !pool.stress ||
 	    now - pool.last_saturation < pool.cooldown)
@@ -417,11 +423,7 @@ pool_check_cooldown(void)
 	msg_info_tag(pool.master_tag, "service \"%s\": leaving stress mode after %.0fs without "
 	    "saturation: workers restart with -o stress=", pool_service(),
 	    now - pool.last_saturation);
-	for (w = pool.head; w != NULL; w = next) {
-		next = w->next;
-		if (w->state == W_IDLE)
-			pool_retire(w);
-	}
+	pool_retire_idle_mismatched();
 }
 
 static void
@@ -515,9 +517,11 @@ pool_configure(struct conf *c)
 	    strcmp(mode, "off") == 0 ? STRESS_OFF : STRESS_ADAPTIVE;
 	if (pool.mode != old || pool.waitq.loop == NULL) {
 		pool.stress = pool.mode == STRESS_ON;
+		pool.stress_since = ev_now(screen.loop);
 		if (pool.mode == STRESS_ON)
 			msg_info_tag(pool.master_tag,
 			    "backend_stress = on: workers run with -o stress=yes");
+		pool_retire_idle_mismatched();
 	}
 	pool.waitq.interval = screen.p.post_queue_timeout;
 }

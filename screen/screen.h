@@ -13,6 +13,8 @@
 #include "conf/conf.h"
 #include "screen/timerlist.h"
 
+#define SCREEN_MAX_OVERRIDES	64	/* -o options doorman takes (and passes on) */
+
 enum screen_action {
 	ACTION_IGNORE,
 	ACTION_ENFORCE,

@@ -327,8 +327,16 @@ session_start_tests(struct session *s)
 		ci->has_record = 1;
 	}
 	s->due = (uint8_t)cache_due_mask(&ci->rec, enabled, now);
+	/* A client that failed already (denylisted) runs every test anew. */
+	if (s->flags & SESSION_F_DENY_FAIL)
+		s->due = (uint8_t)enabled;
 	/* Only what the early phase runs can be due here. */
 	s->due &= CACHE_BIT(CACHE_PREGREET) | CACHE_BIT(CACHE_DNSBL);
+	if (s->due == 0 && (s->flags & SESSION_F_ENFORCE)) {
+		/* Nothing to test, but it must never reach a worker. */
+		session_verdict(s);
+		return;
+	}
 	if (s->due == 0) {
 		msg_info("PASS OLD %s", session_client_str(s));
 		s->flags |= SESSION_F_PASS_OLD;
@@ -434,8 +442,12 @@ session_accept(struct listener *l, int fd, const struct sockaddr *client,
 		break;
 	}
 
-	/* The cache speaks for a client with no other session in the screen. */
-	if (screen.cache != NULL && ci->in_screen == 1 && !ci->has_record) {
+	/*
+	 * The cache speaks for a client with no other session in the screen,
+	 * and only while nothing has failed (postscreen's rule).
+	 */
+	if (screen.cache != NULL && ci->in_screen == 1 && !ci->has_record &&
+	    !(s->flags & SESSION_F_DENY_FAIL)) {
 		s->state = SESSION_CACHE;
 		req = cache_lookup(screen.cache, addr_ip_str(&s->client.sa, ip, sizeof(ip)),
 		    session_cache_answer, s);

@@ -90,3 +90,30 @@ def test_concurrent_sessions_one_pass_new():
         check(n == 1, "only the first concurrent session logs PASS NEW: %d" % n)
     finally:
         d.stop()
+
+
+def test_denylisted_client_never_passes_from_the_cache():
+    """A client that passed once, then denylisted under enforce, must not
+    be handed off on the strength of its cached pass."""
+    import os
+    d = Doorman(24404, "127.0.0.1:%d" % SINK_PORT, "", greet_wait="1s")
+    d.start()
+    try:
+        session(24404, "127.0.20.4")
+        d.wait_log(r"PASS NEW \[127\.0\.20\.4\]")
+        with open(os.path.join(d.dir, "doorman.cf"), "a") as f:
+            f.write("screen_access_list = permit_mynetworks, cidr:{{127.0.20.4 reject}}\n"
+                    "screen_denylist_action = enforce\n")
+        d.stop(keep=True)
+        d.start()
+        s = connect(24404, "127.0.20.4")
+        r = read_reply(s)
+        command(s, "EHLO again.test")
+        command(s, "MAIL FROM:<a@example.test>")
+        r = command(s, "RCPT TO:<b@example.test>")
+        check(r == ["550 5.3.2 Service currently unavailable"], "enforced: %r" % r)
+        d.wait_log(r"DENYLISTED \[127\.0\.20\.4\]")
+        d.no_log(r"PASS OLD \[127\.0\.20\.4\]")
+        d.no_log(r"smtpd\[\d+\]: connect from unknown\[127\.0\.20\.4\]")
+    finally:
+        d.stop()

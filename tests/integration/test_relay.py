@@ -199,3 +199,22 @@ def test_worker_killed_mid_session_others_unaffected():
     finally:
         d.stop()
         sink.stop()
+
+
+def test_upstream_rcpt_reject_is_logged_like_smtpd():
+    sink = SmtpSink(24211, ["-f", "rcpt"])
+    d = Doorman(24210, "127.0.0.1:24211", greet_wait="1s").start()
+    try:
+        s = connect(24210, "127.0.10.9")
+        greet(s)
+        command(s, "EHLO sender.test")
+        command(s, "MAIL FROM:<s@example.test>")
+        r = command(s, "RCPT TO:<nobody@example.test>")
+        check(r and r[0].startswith("5"), "the upstream's 5xx reaches the client: %r" % r)
+        command(s, "QUIT")
+        d.wait_log(r"smtpd\[\d+\]: NOQUEUE: reject: RCPT from unknown\[127\.0\.10\.9\]: 5\d\d .*; "
+                   r"from=<s@example\.test> to=<nobody@example\.test> proto=ESMTP "
+                   r"helo=<sender\.test>")
+    finally:
+        d.stop()
+        sink.stop()

@@ -62,3 +62,23 @@ def test_xclient_not_offered_refuses():
     finally:
         d.stop()
         mta.remove()
+
+
+def test_proxy_header_to_a_plain_listener_is_caught():
+    """doorman sends PROXY, the MTA does not expect it: its error reply to
+    the header must not be relayed as the answer to the client's EHLO."""
+    mta = PostfixInstance(tempfile.mkdtemp(prefix="doorman-mta-"), 24809, "plain",
+                          stop_at_exit=True)
+    mta.start()
+    d = Doorman(24808, "127.0.0.1:24809", "backend_proxy_protocol = haproxy\n",
+                greet_wait="1s").start()
+    try:
+        s = connect(24808, "127.0.16.5")
+        read_reply(s)
+        r = command(s, "EHLO c.test")
+        check(r == ["421 4.3.2 Service currently unavailable"], "421, not a shifted reply: %r" % r)
+        d.wait_log(r"warning: upstream 127\.0\.0\.1:24809 sent a reply nobody asked for "
+                   r"before EHLO: check backend_proxy_protocol")
+    finally:
+        d.stop()
+        mta.remove()
