@@ -285,7 +285,8 @@ a_done(struct rbl_txn *t, const struct rbl_answer *a)
 			inet_ntop(AF_INET, &ia, t4, sizeof(t4));
 			if (!rbl_addr_is_error(a->addr[i])) {
 				real++;
-				msg_info("addr %s listed by domain %s as %s", c->ip, zn->domain, t4);
+				msg_info_tag(r->dnsblog_tag, "addr %s listed by domain %s as %s",
+				    c->ip, zn->domain, t4);
 				continue;
 			}
 			zn->st.error_codes++;

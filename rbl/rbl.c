@@ -83,6 +83,8 @@ rbl_create(struct ev_loop *loop, struct conf *conf, struct conf_err *err)
 	}
 	r->loop = loop;
 	r->conf = conf;
+	snprintf(r->dnsblog_tag, sizeof(r->dnsblog_tag), "%s/dnsblog",
+	    rbl_conf_str(conf, "syslog_name", "postfix-doorman"));
 	if (rbl_sites_parse(&r->sites, rbl_conf_str(conf, "screen_dnsbl_sites", ""),
 	    why, sizeof(why)) < 0) {
 		set_err(conf, err, "screen_dnsbl_sites", why);

@@ -225,6 +225,7 @@ struct rbl_client;
 struct rbl {
 	struct ev_loop *loop;
 	struct conf *conf;
+	char	dnsblog_tag[128];	/* "$syslog_name/dnsblog", as Postfix's listing lines */
 	struct rbl_sites sites;
 	struct rbl_resolver res;
 	struct table *shown_map;
