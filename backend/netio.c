@@ -3,6 +3,8 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,6 +195,18 @@ netio_write(int fd, const void *data, size_t len, int64_t timeout_ms)
 	return (0);
 }
 
+/*
+ * Replies and commands are whole writes already; Nagle would only hold
+ * the last segment of one back for the peer's delayed ACK.
+ */
+void
+netio_nodelay(int fd)
+{
+	int on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
 int
 netio_connect(const struct sockaddr *sa, socklen_t salen, int64_t timeout_ms)
 {
@@ -202,6 +216,7 @@ netio_connect(const struct sockaddr *sa, socklen_t salen, int64_t timeout_ms)
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return (-1);
+	netio_nodelay(fd);
 	if (connect(fd, sa, salen) == 0)
 		return (fd);
 	if (errno != EINPROGRESS && errno != EAGAIN) {

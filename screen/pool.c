@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 #include "screen/pool.h"
 #include "screen/screen.h"
 #include "screen/session.h"
+
+extern char **environ;
 
 #define POOL_THROTTLE_MAX	60.0	/* seconds, as master's service_throttle_time */
 #define WORKER_FD		3	/* where a worker finds its channel */
@@ -55,6 +58,7 @@ struct worker {
 	int	stress;			/* started with -o stress=yes */
 	int	reaped;
 	int	served;			/* sessions it took */
+	int	was_ready;		/* it said READY at least once */
 	ev_tstamp started;
 	ev_io	io;
 	ev_child child;
@@ -152,6 +156,7 @@ pool_worker_status(struct worker *w, char status)
 
 	switch (status) {
 	case HANDOFF_READY:
+		w->was_ready = 1;
 		if (w->state == W_SENT && (s = w->sent) != NULL) {
 			w->sent = NULL;
 			msg_warn_tag(pool.master_tag, "worker pid %d refused the hand-off of %s: "
@@ -226,6 +231,17 @@ pool_channel_event(struct ev_loop *loop, ev_io *io, int revents)
 	pool_dispatch();
 }
 
+/* No new worker for a while, longer each time: never fork-bomb a broken install. */
+static void
+pool_throttle(void)
+{
+	pool.throttle_delay = pool.throttle_delay == 0 ? pool.restart_delay :
+	    pool.throttle_delay * 2;
+	if (pool.throttle_delay > POOL_THROTTLE_MAX)
+		pool.throttle_delay = POOL_THROTTLE_MAX;
+	pool.throttle_until = ev_now(screen.loop) + pool.throttle_delay;
+}
+
 static void
 pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
 {
@@ -241,14 +257,9 @@ pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
 	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
 		msg_warn_tag(pool.master_tag, "process %s pid %d exit status %d",
 		    pool.path, (int)w->pid, WEXITSTATUS(st));
-	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && w->served == 0 &&
-	    w->state == W_STARTING) {
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && !w->was_ready) {
 		/* It never got going: do not fork-bomb a broken install. */
-		pool.throttle_delay = pool.throttle_delay == 0 ? pool.restart_delay :
-		    pool.throttle_delay * 2;
-		if (pool.throttle_delay > POOL_THROTTLE_MAX)
-			pool.throttle_delay = POOL_THROTTLE_MAX;
-		pool.throttle_until = ev_now(loop) + pool.throttle_delay;
+		pool_throttle();
 		msg_warn_tag(pool.master_tag, "%s: bad command startup -- throttling",
 		    pool.path);
 	}
@@ -257,13 +268,50 @@ pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
 	pool_dispatch();
 }
 
+/*
+ * Start a worker with its channel as fd 3.  posix_spawn (a vfork-style
+ * clone in glibc) rather than fork: copying the page tables of a screen
+ * that holds 20,000 connections would stall the loop for every worker.
+ * Returns 0 or an errno value.
+ */
+static int
+pool_exec(int chan, const char **argv, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, deflt;
+	int rc, fd = chan;
+
+	/* dup2(3, 3) would leave close-on-exec set. */
+	if (fd == WORKER_FD && (fd = fcntl(chan, F_DUPFD_CLOEXEC, WORKER_FD + 1)) < 0)
+		return (errno);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, WORKER_FD);
+	/* Nothing else of the screen's: the clients, the cache, the listeners. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, WORKER_FD + 1);
+	posix_spawnattr_init(&at);
+	/* libev blocks signals for its signalfd, and SIGPIPE is ignored here. */
+	sigemptyset(&none);
+	sigemptyset(&deflt);
+	sigaddset(&deflt, SIGPIPE);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &deflt);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(pid, pool.path, &fa, &at, (char *const *)argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	if (fd != chan)
+		close(fd);
+	return (rc);
+}
+
 static int
 pool_spawn(void)
 {
 	struct worker *w;
 	const char *argv[2 * SCREEN_MAX_OVERRIDES + 8];
 	char stress_arg[16];
-	int sv[2], argc = 0;
+	int sv[2], argc = 0, rc;
 	size_t i;
 	pid_t pid;
 
@@ -285,25 +333,13 @@ pool_spawn(void)
 	argv[argc++] = "3";
 	argv[argc] = NULL;
 
-	if ((pid = fork()) < 0) {
-		msg_warn_tag(pool.master_tag, "fork: %m");
+	if ((rc = pool_exec(sv[1], argv, &pid)) != 0) {
+		errno = rc;
+		msg_warn_tag(pool.master_tag, "cannot start %s: %m", pool.path);
+		pool_throttle();
 		close(sv[0]);
 		close(sv[1]);
 		return (-1);
-	}
-	if (pid == 0) {
-		sigset_t none;
-
-		/* libev blocks signals for signalfd: do not pass that on. */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (sv[1] == WORKER_FD)
-			fcntl(WORKER_FD, F_SETFD, 0);
-		else if (dup2(sv[1], WORKER_FD) < 0)
-			_exit(127);
-		execv(pool.path, (char *const *)argv);
-		_exit(127);
 	}
 	close(sv[1]);
 	if ((w = calloc(1, sizeof(*w))) == NULL)

@@ -257,3 +257,21 @@ def test_burst_on_a_slow_upstream_loses_nothing():
     finally:
         d.stop()
         slow.stop()
+
+
+def test_broken_worker_is_throttled_and_the_client_told():
+    import tempfile
+    bad = tempfile.mkdtemp(prefix="doorman-badworker-")
+    with open(os.path.join(bad, "doorman-smtpd"), "w") as f:
+        f.write("#!/bin/sh\nexit 1\n")
+    os.chmod(os.path.join(bad, "doorman-smtpd"), 0o755)
+    d = doorman(24712, "daemon_directory = %s\nscreen_post_queue_timeout = 3s\n" % bad)
+    try:
+        s = connect(24712, "127.0.0.1")
+        r = read_reply(s, timeout=10)
+        check(r == ["421 4.3.2 All server ports are busy"], "told, not left hanging: %r" % r)
+        d.wait_log(r"master\[\d+\]: warning: \S+/doorman-smtpd: bad command startup -- throttling")
+        starts = len(re.findall(r"pid \d+ exit status 1", d.log()))
+        check(1 <= starts <= 4, "throttled (1s, 2s, ...), not a fork bomb: %d starts" % starts)
+    finally:
+        d.stop()
