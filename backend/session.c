@@ -272,11 +272,16 @@ upstream_open(struct session *s, struct reply *greet)
 	if ((n = xclient_command(c, sv, attrs, buf, sizeof(buf))) < 0)
 		goto fail;
 	if (upstream_write(s, buf, (size_t)n) < 0 ||
-	    upstream_reply(s, greet, p->upstream_timeout_ms, "XCLIENT") < 0)
+	    upstream_reply(s, &s->r2, p->upstream_timeout_ms, "XCLIENT") < 0)
 		goto fail;
-	/* Postfix answers with a fresh 220 greeting: that is the greeting. */
-	if (greet->code / 100 != 2)
+	if (s->r2.code / 100 != 2)
 		goto refused;
+	/*
+	 * Postfix answers with a fresh 220 greeting: that is the greeting.
+	 * Others say "250 Ok": the first greeting then stands.
+	 */
+	if (s->r2.code == 220)
+		*greet = s->r2;
 	return (0);
 refused:
 	msg_warn("upstream %s does not accept XCLIENT ADDR "
@@ -497,7 +502,8 @@ log_disconnect(struct session *s)
 			o += (size_t)n;
 	}
 	if (o < sizeof(buf)) {
-		if (ok == total)
+		/* smtpd: "commands=0/0" for a client that said nothing. */
+		if (ok == total && total > 0)
 			snprintf(buf + o, sizeof(buf) - o, " commands=%d", total);
 		else
 			snprintf(buf + o, sizeof(buf) - o, " commands=%d/%d", ok, total);
@@ -546,10 +552,6 @@ greet(struct session *s, const struct reply *g)
 	return (client_write(s, g->text, g->len));
 }
 
-/*
- * The command loop.  Returns when the session is over; the dead-upstream
- * cases fall back to x21() so that the client always gets an answer.
- */
 /* Bytes from the upstream that no command asked for. */
 static int
 upstream_unsolicited(struct session *s)
@@ -611,6 +613,10 @@ note_reply(struct session *s, size_t idx, const struct reply *r)
 	}
 }
 
+/*
+ * The command loop.  Returns when the session is over; the dead-upstream
+ * cases fall back to x21() so that the client always gets an answer.
+ */
 static void
 command_loop(struct session *s)
 {

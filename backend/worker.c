@@ -107,8 +107,15 @@ worker_run(int sock, const struct smtpd_params *p, const struct worker_limits *l
 			msg_warn("receive hand-off: %s", strerror(errno));
 			return (1);
 		}
-		if (status(sock, HANDOFF_BUSY) < 0)
+		/*
+		 * Without our BUSY the screen still owns the client and may
+		 * give it to another worker: never serve it then.
+		 */
+		if (status(sock, HANDOFF_BUSY) < 0) {
 			msg_warn("cannot tell the screen we are busy: %s", strerror(errno));
+			close(fd);
+			return (1);
+		}
 		uses++;
 		session_run(p, &h, fd);
 		if (status(sock, HANDOFF_DONE) < 0 || screen_gone(sock))

@@ -152,16 +152,19 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		    "try again in a few seconds");
 		return;
 	}
-	if (daemon_load(&normal, &stressed, &al, &p, &err) != 0 ||
-	    (rbl = rbl_create(screen.loop, normal, &err)) == NULL) {
+	if (daemon_load(&normal, &stressed, &al, &p, &err) != 0) {
 		msg_warn("reload: %s: keeping the old configuration",
 		    conf_err_format(&err, buf, sizeof(buf)));
 		return;
 	}
-	if (rbl_prepare_conf(rbl, stressed, &err) != 0) {
+	if ((rbl = rbl_create(screen.loop, normal, &err)) == NULL ||
+	    rbl_prepare_conf(rbl, stressed, &err) != 0) {
 		msg_warn("reload: %s: keeping the old configuration",
 		    conf_err_format(&err, buf, sizeof(buf)));
 		rbl_free(rbl);
+		access_list_free(al);
+		conf_free(normal);
+		conf_free(stressed);
 		return;
 	}
 	/* Sessions in flight keep their lookups in the old rbl until done. */

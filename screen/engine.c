@@ -323,9 +323,12 @@ engine_start(struct session *s, enum engine_mode mode, const char *reply)
 	snprintf(e->last_cmd, sizeof(e->last_cmd), "CONNECT");
 	s->engine = e;
 	s->state = SESSION_ENGINE;
-	/* A client that pregreeted gets no 220 from the enforcing engine. */
-	if ((mode == ENGINE_X21 || !(s->flags & SESSION_F_PREGREET_FAIL)) &&
-	    engine_reply(s, "220 %s", screen.p.smtpd_banner) != 0) {
+	/*
+	 * The greeting is always completed, even for a client that
+	 * pregreeted (postscreen sends it nothing): after a "220-" teaser,
+	 * DESIGN §10 wants a "220 " line before any other code.
+	 */
+	if (engine_reply(s, "220 %s", screen.p.smtpd_banner) != 0) {
 		session_close(s, 0);
 		return;
 	}

@@ -34,6 +34,7 @@
 extern char **environ;
 
 #define POOL_THROTTLE_MAX	60.0	/* seconds, as master's service_throttle_time */
+#define POOL_HANDOFF_TRIES	3	/* workers a client may be sent to */
 #define WORKER_FD		3	/* where a worker finds its channel */
 
 enum worker_state {
@@ -135,11 +136,18 @@ pool_retire(struct worker *w)
 	if (w->sent != NULL) {
 		struct session *s = w->sent;
 
-		/* Never handed over: back to the post-queue. */
+		/* Never handed over: back to the post-queue, a few times. */
 		w->sent = NULL;
-		msg_warn_tag(pool.master_tag, "worker pid %d ended before taking %s: requeued",
-		    (int)w->pid, session_client_str(s));
-		pool_submit(s);
+		if (++s->handoff_tries >= POOL_HANDOFF_TRIES) {
+			msg_warn_tag(pool.master_tag, "worker pid %d ended before taking %s: "
+			    "giving up after %d tries", (int)w->pid, session_client_str(s),
+			    s->handoff_tries);
+			session_refuse(s, "421 4.3.2 Service currently unavailable");
+		} else {
+			msg_warn_tag(pool.master_tag, "worker pid %d ended before taking %s: "
+			    "requeued", (int)w->pid, session_client_str(s));
+			pool_submit(s);
+		}
 	}
 }
 
@@ -158,11 +166,15 @@ pool_worker_status(struct worker *w, char status)
 	case HANDOFF_READY:
 		w->was_ready = 1;
 		if (w->state == W_SENT && (s = w->sent) != NULL) {
-			w->sent = NULL;
-			msg_warn_tag(pool.master_tag, "worker pid %d refused the hand-off of %s: "
-			    "requeued", (int)w->pid, session_client_str(s));
-			w->state = W_IDLE;
-			pool_submit(s);
+			/*
+			 * It did not take the record (a different version of
+			 * doorman-smtpd on disk?): replace it; the client goes
+			 * back to the queue.
+			 */
+			msg_warn_tag(pool.master_tag, "worker pid %d refused the hand-off of %s",
+			    (int)w->pid, session_client_str(s));
+			pool_retire(w);
+			return;
 		}
 		/*
 		 * A worker of the wrong stress flavour leaves when idle; one
@@ -257,11 +269,12 @@ pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
 	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
 		msg_warn_tag(pool.master_tag, "process %s pid %d exit status %d",
 		    pool.path, (int)w->pid, WEXITSTATUS(st));
-	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && !w->was_ready) {
-		/* It never got going: do not fork-bomb a broken install. */
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && w->served == 0) {
+		/* It never served anyone: do not fork-bomb a broken install. */
 		pool_throttle();
-		msg_warn_tag(pool.master_tag, "%s: bad command startup -- throttling",
-		    pool.path);
+		if (!w->was_ready)
+			msg_warn_tag(pool.master_tag, "%s: bad command startup -- throttling",
+			    pool.path);
 	}
 	pool_retire(w);
 	pool_free_if_done(w);
@@ -456,9 +469,9 @@ pool_check_cooldown(void)
 	    now - pool.last_saturation < pool.cooldown)
 		return;
 	pool.stress = 0;
-	msg_info_tag(pool.master_tag, "service \"%s\": leaving stress mode after %.0fs without "
+	msg_info_tag(pool.master_tag, "service \"%s\": leaving stress mode after %lds without "
 	    "saturation: workers restart with -o stress=", pool_service(),
-	    now - pool.last_saturation);
+	    (long)(now - pool.last_saturation));
 	pool_retire_idle_mismatched();
 }
 

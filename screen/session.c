@@ -185,6 +185,17 @@ session_dnsbl_verdict(struct session *s, time_t now)
 	free(s->dnsbl_reply);
 	if ((s->dnsbl_reply = strdup(reply)) == NULL)
 		msg_fatal("out of memory");
+	/*
+	 * Only a 521 may follow the teaser directly (DESIGN §10); another
+	 * code chosen by the reply map completes the greeting first and
+	 * answers the next command.
+	 */
+	if (screen.p.dnsbl_action == ACTION_DROP && (s->flags & SESSION_F_TEASER) &&
+	    strncmp(reply, "521", 3) != 0) {
+		s->fail_reply = s->dnsbl_reply;
+		session_refuse(s, s->dnsbl_reply);
+		return (1);
+	}
 	return (session_fail(s, screen.p.dnsbl_action, s->dnsbl_reply, s->dnsbl_reply));
 }
 
@@ -338,9 +349,12 @@ session_start_tests(struct session *s)
 		return;
 	}
 	if (s->due == 0) {
-		msg_info("PASS OLD %s", session_client_str(s));
-		s->flags |= SESSION_F_PASS_OLD;
-		screen.n.pass_old++;
+		/* A failure (denylisted under ignore) is never a PASS. */
+		if (!(s->flags & SESSION_F_DENY_FAIL)) {
+			msg_info("PASS OLD %s", session_client_str(s));
+			s->flags |= SESSION_F_PASS_OLD;
+			screen.n.pass_old++;
+		}
 		pool_submit(s);
 		return;
 	}
@@ -363,7 +377,8 @@ session_cache_answer(void *arg, int found, const struct cache_record *rec)
 	struct session *s = arg;
 
 	s->cache_req = NULL;
-	if (found) {
+	/* A concurrent session may have started (and passed) meanwhile. */
+	if (found && !s->cip->has_record) {
 		s->cip->rec = *rec;
 		s->cip->has_record = 1;
 	}

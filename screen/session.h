@@ -60,6 +60,7 @@ struct session {
 	struct listener *listener;
 	struct client_ip *cip;
 	uint8_t	due;			/* CACHE_BIT() of the tests run in this session */
+	uint8_t	handoff_tries;		/* workers that died before taking it */
 	const char *fail_reply;		/* RCPT reply of the last failed test */
 	char   *dnsbl_reply;		/* owned; fail_reply may point to it */
 	struct rbl_lookup *rbl;		/* DNSBL lookups in flight */

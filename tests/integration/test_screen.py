@@ -111,8 +111,11 @@ def test_pregreet_ignore_hands_off():
 def test_pregreet_enforce_rejects_at_rcpt():
     d, s = pregreet(24113, "enforce")
     try:
+        rest = read_reply(s, timeout=5)
+        check(rest == ["220 doorman.test ESMTP doorman"],
+              "the engine completes the greeting first (DESIGN §10): %r" % rest)
         ehlo = read_reply(s, timeout=5)
-        check(ehlo and ehlo[0].startswith("250"), "engine answers EHLO (no 220): %r" % ehlo)
+        check(ehlo and ehlo[0].startswith("250"), "then answers the early EHLO: %r" % ehlo)
         check(command(s, "MAIL FROM:<zombie@example.test>")[0].startswith("250"), "MAIL")
         r = command(s, "RCPT TO:<victim@example.test>")
         check(r == ["550 5.5.1 Protocol error"], "RCPT reply: %r" % r)
