@@ -35,6 +35,7 @@ extern char **environ;
 
 #define POOL_THROTTLE_MAX	60.0	/* seconds, as master's service_throttle_time */
 #define POOL_HANDOFF_TRIES	3	/* workers a client may be sent to */
+#define POOL_SPAWN_BURST	8	/* workers starting at once */
 #define WORKER_FD		3	/* where a worker finds its channel */
 
 enum worker_state {
@@ -221,18 +222,21 @@ pool_worker_status(struct worker *w, char status)
 	}
 }
 
+/*
+ * Read the statuses a worker has sent; with all, until none is left
+ * (it has exited: its last BUSY and DONE must count before its end).
+ */
 static void
-pool_channel_event(struct ev_loop *loop, ev_io *io, int revents)
+pool_read_statuses(struct worker *w, int all)
 {
-	struct worker *w = io->data;
 	char status;
 	int rc, i;
 
-	(void)loop;
-	(void)revents;
-	for (i = 0; i < 16 && w->fd >= 0; i++) {
+	for (i = 0; (all || i < 16) && w->fd >= 0; i++) {
 		rc = handoff_recv_status(w->fd, &status);
-		if (rc < 0 && (errno == EAGAIN || errno == EINTR))
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0 && errno == EAGAIN)
 			break;
 		if (rc <= 0) {
 			pool_retire(w);
@@ -240,6 +244,14 @@ pool_channel_event(struct ev_loop *loop, ev_io *io, int revents)
 		}
 		pool_worker_status(w, status);
 	}
+}
+
+static void
+pool_channel_event(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	pool_read_statuses(io->data, 0);
 	pool_dispatch();
 }
 
@@ -262,6 +274,8 @@ pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
 
 	(void)revents;
 	ev_child_stop(loop, c);
+	/* SIGCHLD may come before its last statuses are read: read them first. */
+	pool_read_statuses(w, 1);
 	w->reaped = 1;
 	if (WIFSIGNALED(st))
 		msg_warn_tag(pool.master_tag, "process %s pid %d killed by signal %d",
@@ -493,33 +507,41 @@ pool_queue_head(void)
 	return (te == NULL ? NULL : session_of_timer(te));
 }
 
+/*
+ * Give waiting clients to idle workers; start workers for the others,
+ * one per waiting client and at most POOL_SPAWN_BURST at a time (a
+ * short burst of clients is usually served by workers that finish in
+ * the meantime: forking for each would overshoot the pool).  The pool
+ * is saturated when every one of backend_process_limit workers is busy.
+ */
 static void
 pool_dispatch(void)
 {
 	struct worker *w;
-	struct session *s;
-	int starting = 0;
+	int starting = 0, busy = 0;
 
 	if (pool.shutting_down)
 		return;
-	for (w = pool.head; w != NULL && (s = pool_queue_head()) != NULL; w = w->next) {
-		if (w->state == W_IDLE)
-			(void)pool_send(w, s);
-		else if (w->state == W_STARTING)
+	for (w = pool.head; w != NULL; w = w->next) {
+		if (w->state == W_IDLE && pool.waitq.count > 0)
+			(void)pool_send(w, pool_queue_head());
+		if (w->state == W_STARTING)
 			starting++;
+		else if (w->state == W_SENT || w->state == W_BUSY)
+			busy++;
 	}
 	if (pool.waitq.count == 0)
 		return;
+	if (busy >= pool.limit)
+		pool_warn_saturated(pool_queue_head());
 	if (ev_now(screen.loop) < pool.throttle_until)
 		return;
-	/* One new worker per waiting client, up to the limit. */
-	while ((size_t)starting < pool.waitq.count && pool.count < pool.limit) {
+	while ((size_t)starting < pool.waitq.count && starting < POOL_SPAWN_BURST &&
+	    pool.count < pool.limit) {
 		if (pool_spawn() != 0)
 			break;
 		starting++;
 	}
-	if ((size_t)starting < pool.waitq.count && pool.count >= pool.limit)
-		pool_warn_saturated(pool_queue_head());
 }
 
 static void
