@@ -66,6 +66,7 @@ daemon_free_retired(struct ev_loop *loop, ev_timer *t, int revents)
 }
 static ev_timer drain_timer;
 static int draining;
+static long daemon_nofile;		/* the open-file limit after raising it */
 
 struct conf *
 screen_conf_in_force(void)
@@ -124,8 +125,17 @@ daemon_load(struct conf **normal, struct conf **stressed, struct access_list **a
 static void
 daemon_pre_queue_limit(long nofile)
 {
+	/* Each worker costs the screen one descriptor; keep a few for files. */
+	long reserve = conf_int(screen.conf, "backend_process_limit") + 32;
+	long most = nofile > reserve ? nofile - reserve : 1;
+
 	if (screen.p.pre_queue_limit <= 0)
 		screen.p.pre_queue_limit = nofile * 9 / 10;
+	if (screen.p.pre_queue_limit > most) {
+		msg_warn("screen_pre_queue_limit %ld is more than the open file limit %ld allows: "
+		    "using %ld", screen.p.pre_queue_limit, nofile, most);
+		screen.p.pre_queue_limit = most;
+	}
 }
 
 /*
@@ -141,7 +151,6 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	struct rbl *rbl;
 	struct conf_err err;
 	char buf[1024];
-	long pre_queue = screen.p.pre_queue_limit;
 
 	(void)loop;
 	(void)w;
@@ -180,8 +189,7 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	screen.conf = normal;
 	screen.conf_stress = stressed;
 	screen.p = p;
-	if (screen.p.pre_queue_limit <= 0)
-		screen.p.pre_queue_limit = pre_queue;
+	daemon_pre_queue_limit(daemon_nofile);
 	/*
 	 * New waits apply to sessions that start from now on.  If a wait
 	 * got shorter, those may queue behind older, later deadlines and
@@ -287,20 +295,20 @@ daemon_run(void)
 	long nofile;
 
 	memset(&err, 0, sizeof(err));
-	nofile = daemon_raise_nofile();
+	nofile = daemon_nofile = daemon_raise_nofile();
 	screen.loop = ev_default_loop(EVFLAG_SIGNALFD);
 	if (daemon_load(&screen.conf, &screen.conf_stress, &screen.access, &screen.p,
 	    &err) != 0 || daemon_data_directory(&err) != 0) {
 		config_print_error(&err);
 		return (1);
 	}
-	daemon_pre_queue_limit(nofile);
 	snprintf(tag, sizeof(tag), "%s/postscreen", conf_str(screen.conf, "syslog_name"));
 	if (log_open(tag, conf_str(screen.conf, "maillog_file")) != 0) {
 		fprintf(stderr, "doorman: fatal: cannot open maillog_file %s: %s\n",
 		    conf_str(screen.conf, "maillog_file"), strerror(errno));
 		return (1);
 	}
+	daemon_pre_queue_limit(nofile);
 	if ((screen.rbl = rbl_create(screen.loop, screen.conf, &err)) == NULL ||
 	    rbl_prepare_conf(screen.rbl, screen.conf_stress, &err) != 0) {
 		config_print_error(&err);

@@ -239,9 +239,17 @@ def test_smtplib_session():
 
 
 def test_out_of_file_descriptors_pauses_accept():
-    d = Doorman(24121, "127.0.0.1:%d" % SINK_PORT, "screen_pre_queue_limit = 1000\n",
+    """Descriptors run out before the pre-queue limit (each client also has
+    a DNS query in flight to a server that never answers): accepting pauses
+    with one warning, held clients go on, nothing spins or crashes."""
+    import socket as sk
+    blackhole = sk.socket(sk.AF_INET, sk.SOCK_DGRAM)
+    blackhole.bind(("127.0.0.1", 24199))
+    d = Doorman(24121, "127.0.0.1:%d" % SINK_PORT,
+                "backend_process_limit = 1\ndns_servers = 127.0.0.1:24199\n"
+                "screen_dnsbl_sites = dnsbl.test\nscreen_dnsbl_timeout = 20s\n",
                 greet_wait="3s")
-    d.start(prefix=["prlimit", "--nofile=48:48"])
+    d.start(prefix=["prlimit", "--nofile=64:64"])
     try:
         socks = []
         for i in range(60):
@@ -261,5 +269,18 @@ def test_out_of_file_descriptors_pauses_accept():
         time.sleep(1.5)
         code, msg = send_mail(24121, "127.0.31.1")
         check(code == 250, "accepting again afterwards: %d" % code)
+    finally:
+        d.stop()
+        blackhole.close()
+
+
+def test_pre_queue_limit_is_capped_by_the_open_file_limit():
+    d = Doorman(24122, "127.0.0.1:%d" % SINK_PORT,
+                "screen_pre_queue_limit = 25000\nbackend_process_limit = 4\n")
+    d.start(prefix=["prlimit", "--nofile=100:100"])
+    try:
+        d.wait_log(r"warning: screen_pre_queue_limit 25000 is more than the open file limit "
+                   r"100 allows: using 64", since_mark=False)
+        d.wait_log(r"up to 64 clients can be held", since_mark=False)
     finally:
         d.stop()
