@@ -9,6 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <ev.h>
+
+#include "cache/cache.h"
 #include "conf/addr.h"
 #include "conf/log.h"
 #include "rbl/rbl.h"
@@ -48,6 +53,30 @@ config_check_listen(struct conf *c, struct conf_err *err)
 	return (0);
 }
 
+/*
+ * Open (and close) the cache, as the daemon will: a bad path or address
+ * shows now.  An LMDB file in a data_directory that does not exist yet
+ * is left to the daemon, which creates the directory.
+ */
+static int
+config_check_cache(struct conf *c, struct conf_err *err)
+{
+	const char *spec = conf_str(c, "screen_cache_map");
+	struct ev_loop *loop;
+	struct cache *cache;
+	struct stat st;
+
+	if (strncmp(spec, "redis:", 6) != 0 &&
+	    stat(conf_str(c, "data_directory"), &st) != 0)
+		return (0);
+	if ((loop = ev_loop_new(0)) == NULL)
+		return (0);
+	cache = cache_open(loop, c, err);
+	cache_close(cache);
+	ev_loop_destroy(loop);
+	return (cache == NULL && err->reason[0] != '\0' ? -1 : 0);
+}
+
 int
 config_cmd_check(void)
 {
@@ -65,7 +94,7 @@ config_cmd_check(void)
 	    config_screen_params(&p, c, &err) != 0 ||
 	    config_open_tables(c, &err) != 0 || config_open_tables(cs, &err) != 0 ||
 	    (al = access_list_create(c, &err)) == NULL ||
-	    config_check_listen(c, &err) != 0)
+	    config_check_listen(c, &err) != 0 || config_check_cache(c, &err) != 0)
 		goto out;
 	rc = 0;
 	/* Redundant lists and zones that do not answer: warnings only. */

@@ -146,3 +146,17 @@ def test_query_prints_verdict_and_reply():
     finally:
         shutil.rmtree(d)
         dns.stop()
+
+
+def test_check_refuses_a_bad_cache_map():
+    for spec, word in (("redis:not-an-address", "HOST:PORT"),
+                       ("lmdb:/nonexistent/dir/cache", "/nonexistent/dir/cache")):
+        d = confdir("listen = 127.0.0.1:24309\nscreen_cache_map = %s\n" % spec)
+        try:
+            with open(os.path.join(d, "doorman.cf"), "a") as f:
+                f.write("data_directory = %s\n" % d)
+            rc, out, err = run(d, "check")
+            check(rc == 1, "%s refused: rc=%d" % (spec, rc))
+            check("line 2" in err and word in err, "file, line and reason: %r" % err)
+        finally:
+            shutil.rmtree(d)
