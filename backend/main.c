@@ -135,6 +135,7 @@ main(int argc, char **argv)
 	p.proxy = proxy_mode(conf_str(c, "backend_proxy_protocol"));
 	p.connect_timeout_ms = conf_time(c, "backend_connect_timeout") * 1000;
 	p.upstream_timeout_ms = conf_time(c, "backend_upstream_timeout") * 1000;
+	p.local_greeting = strcmp(conf_str(c, "backend_upstream_greeting"), "local") == 0;
 	/* Postfix's smtp client waits 600s for the answer to "."; so do we, at least. */
 	p.data_done_timeout_ms = p.upstream_timeout_ms > 600000 ?
 	    p.upstream_timeout_ms : 600000;

@@ -85,7 +85,7 @@ static const struct cmd {
 #define CMD_UNKNOWN	(NCMDS - 1)
 
 /* How a phase ended. */
-enum { GO_ON, END };
+enum { GO_ON, END, ANSWERED };
 
 struct session {
 	const struct smtpd_params *p;
@@ -614,6 +614,39 @@ note_reply(struct session *s, size_t idx, const struct reply *r)
 }
 
 /*
+ * backend_upstream_greeting = local: the MTA is reached at the first
+ * command that needs it.  QUIT, NOOP and RSET before that are answered
+ * here, as smtpd answers them before it connects to a proxy filter.
+ * Returns GO_ON (upstream open: forward the command), ANSWERED (answered
+ * here: *code as after a reply), or END.
+ */
+static int
+upstream_late_open(struct session *s, size_t idx, int *code)
+{
+	const char *verb = cmds[idx].name;
+
+	if (cmds[idx].kind == K_QUIT) {
+		count(s, idx, 221);
+		client_reply(s, "221 2.0.0 Bye");
+		return (END);
+	}
+	if (strcmp(verb, "NOOP") == 0 || strcmp(verb, "RSET") == 0) {
+		count(s, idx, *code = 250);
+		return (client_reply(s, "250 2.0.0 Ok") < 0 ? END : ANSWERED);
+	}
+	if (upstream_open(s, &s->r1) < 0 || s->r1.code / 100 != 2) {
+		if (s->upfd >= 0)
+			msg_warn("upstream %s: greeting: %.*s", s->p->upstream_text,
+			    (int)strcspn(s->r1.text, "\r\n"), s->r1.text);
+		upstream_close(s);
+		count(s, idx, 421);
+		client_reply(s, "421 4.3.2 Service currently unavailable");
+		return (END);
+	}
+	return (GO_ON);
+}
+
+/*
  * The command loop.  Returns when the session is over; the dead-upstream
  * cases fall back to x21() so that the client always gets an answer.
  */
@@ -653,6 +686,16 @@ command_loop(struct session *s)
 			msg_info("too many errors after %s from unknown[%s]",
 			    s->last, s->ip);
 			return;
+		}
+		if (s->upfd < 0 && cmds[idx].kind != K_UNKNOWN &&
+		    cmds[idx].kind != K_NOTREC && cmds[idx].kind != K_NOTIMPL) {
+			rc = upstream_late_open(s, idx, &code);
+			if (rc == END)
+				return;
+			if (rc == ANSWERED) {
+				rc = 0;
+				goto replied;
+			}
 		}
 		switch (cmds[idx].kind) {
 		case K_UNKNOWN:
@@ -784,6 +827,14 @@ session_run(const struct smtpd_params *p, const struct handoff *h, int cfd)
 	msg_info("connect from unknown[%s]", s->ip);
 
 	x21_mode = (h->flags & HANDOFF_F_X21) != 0;
+	if (!x21_mode && p->local_greeting && h->ehlo[0] == 0) {
+		/* Our own 220 now; the MTA at the first command that needs it. */
+		if (client_reply(s, "220 %s", p->banner) < 0)
+			msg_info("lost connection after CONNECT from unknown[%s]", s->ip);
+		else
+			command_loop(s);
+		goto done;
+	}
 	if (!x21_mode && upstream_open(s, &s->r1) < 0) {
 		if (h->flags & (HANDOFF_F_TEASER_SENT | HANDOFF_F_X21))
 			x21_mode = 1;	/* never a bare 421 after "220-" */

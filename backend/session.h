@@ -36,6 +36,7 @@ struct smtpd_params {
 	int64_t	error_sleep_ms;		/* smtpd_error_sleep_time */
 	long	junk_limit;		/* smtpd_junk_command_limit */
 	size_t	line_limit;		/* line_length_limit */
+	int	local_greeting;		/* backend_upstream_greeting = local */
 };
 
 /* Run one session on client_fd (closed on return). */

@@ -59,6 +59,13 @@ static const struct conf_param params[] = {
 	    CHK_NONE, NULL },
 	{ "backend_stress_cooldown", T_TIME, "60s", 's', 0, 0, CHK_NONE, NULL },
 	{ "backend_connect_timeout", T_TIME, "10s", 's', 1, 0, CHK_NONE, NULL },
+	/*
+	 * relay: connect at once and relay the MTA's 220 (DESIGN §7);
+	 * local: greet with $smtpd_banner and connect at the first command
+	 * that needs the MTA, as smtpd_proxy_filter does.
+	 */
+	{ "backend_upstream_greeting", T_STR, "relay", 0, 0, 0, CHK_ENUM,
+	    "relay|local" },
 	{ "backend_upstream_timeout", T_TIME, "300s", 's', 1, 0, CHK_NONE,
 	    NULL },
 	{ "backend_restart_delay", T_TIME, "1s", 's', 0, 0, CHK_NONE, NULL },

@@ -218,3 +218,42 @@ def test_upstream_rcpt_reject_is_logged_like_smtpd():
     finally:
         d.stop()
         sink.stop()
+
+
+def test_local_greeting_connects_upstream_only_when_needed():
+    """backend_upstream_greeting = local: the worker greets itself and
+    reaches the MTA at the first command that needs it (as Postfix's
+    smtpd_proxy_filter); a QUIT-only client never costs an upstream
+    connection."""
+    down = Doorman(24212, "127.0.0.1:24298", "backend_upstream_greeting = local\n").start()
+    try:
+        s = connect(24212, "127.0.0.1")
+        check(read_reply(s) == ["220 doorman.test ESMTP doorman"], "own greeting")
+        check(command(s, "NOOP") == ["250 2.0.0 Ok"], "NOOP answered locally")
+        check(command(s, "QUIT") == ["221 2.0.0 Bye"], "QUIT without an upstream")
+        s = connect(24212, "127.0.0.1")
+        read_reply(s)
+        r = command(s, "EHLO c.test")
+        check(r == ["421 4.3.2 Service currently unavailable"], "upstream down at EHLO: %r" % r)
+    finally:
+        down.stop()
+    sink = SmtpSink(24213)
+    d = Doorman(24214, "127.0.0.1:24213", "backend_upstream_greeting = local\n",
+                greet_wait="1s").start()
+    try:
+        s = connect(24214, "127.0.10.20")
+        r = read_reply(s)
+        check(r == ["220-doorman.test ESMTP doorman", "220 doorman.test ESMTP doorman"],
+              "teaser completed by the worker's own line: %r" % r)
+        check(command(s, "EHLO c.test")[-1].startswith("250 "), "EHLO from the MTA")
+        check(command(s, "MAIL FROM:<s@example.test>")[0].startswith("250"), "MAIL")
+        check(command(s, "RCPT TO:<r@example.test>")[0].startswith("250"), "RCPT")
+        check(command(s, "DATA")[0].startswith("354"), "DATA")
+        s.sendall(b"Subject: local greeting\r\n\r\nbody\r\n.\r\n")
+        check(read_reply(s)[0].startswith("250"), "delivered")
+        command(s, "QUIT")
+        check(b"Subject: local greeting" in b"".join(
+            wait_until(lambda: sink.messages(), 5, "the message")), "at the sink")
+    finally:
+        d.stop()
+        sink.stop()
