@@ -39,6 +39,7 @@
 #define HANDOFF_F_DNSBL_FAIL	0x0020	/* DNSBL rank over threshold under "ignore" */
 #define HANDOFF_F_DENYLISTED	0x0040	/* denylisted under "ignore" */
 #define HANDOFF_F_X21		0x0080	/* completed greeting, then 421 on first command */
+#define HANDOFF_F_GREETED	0x0100	/* the screen sent the final "220 " line itself */
 
 struct handoff {
 	struct sockaddr_storage client;	/* client address and port */

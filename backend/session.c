@@ -827,6 +827,11 @@ session_run(const struct smtpd_params *p, const struct handoff *h, int cfd)
 	msg_info("connect from unknown[%s]", s->ip);
 
 	x21_mode = (h->flags & HANDOFF_F_X21) != 0;
+	if (!x21_mode && (h->flags & HANDOFF_F_GREETED)) {
+		/* The screen greeted already: the MTA at the first command. */
+		command_loop(s);
+		goto done;
+	}
 	if (!x21_mode && p->local_greeting && h->ehlo[0] == 0) {
 		/* Our own 220 now; the MTA at the first command that needs it. */
 		if (client_reply(s, "220 %s", p->banner) < 0)

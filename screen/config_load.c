@@ -106,6 +106,7 @@ config_screen_params(struct screen_params *p, struct conf *c, struct conf_err *e
 	p->dnsbl_action = config_action(c, "screen_dnsbl_action");
 	p->enabled_tests = cache_enabled_from_conf(c);
 	p->greet_ttl = conf_time(c, "screen_greet_ttl");
+	p->local_greeting = strcmp(conf_str(c, "backend_upstream_greeting"), "local") == 0;
 	p->denylist_action = config_action(c, "screen_denylist_action");
 	(void)err;
 	return (0);

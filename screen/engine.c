@@ -328,7 +328,8 @@ engine_start(struct session *s, enum engine_mode mode, const char *reply)
 	 * pregreeted (postscreen sends it nothing): after a "220-" teaser,
 	 * DESIGN §10 wants a "220 " line before any other code.
 	 */
-	if (engine_reply(s, "220 %s", screen.p.smtpd_banner) != 0) {
+	if (!(s->flags & SESSION_F_GREETED) &&
+	    engine_reply(s, "220 %s", screen.p.smtpd_banner) != 0) {
 		session_close(s, 0);
 		return;
 	}

@@ -411,6 +411,8 @@ pool_fill_record(const struct session *s, struct handoff *h)
 		h->flags |= HANDOFF_F_DENYLISTED;
 	if (s->flags & SESSION_F_DNSBL_FAIL)
 		h->flags |= HANDOFF_F_DNSBL_FAIL;
+	if (s->flags & SESSION_F_GREETED)
+		h->flags |= HANDOFF_F_GREETED;
 }
 
 /* Send the session to an idle worker; 0 on success. */
@@ -566,6 +568,21 @@ pool_submit(struct session *s)
 		return;
 	}
 	ev_io_stop(screen.loop, &s->io);
+	/*
+	 * With backend_upstream_greeting = local the worker's greeting is
+	 * $smtpd_banner anyway: send it from here, at once, rather than
+	 * after a worker has been scheduled.
+	 */
+	if (screen.p.local_greeting && !(s->flags & SESSION_F_GREETED)) {
+		char greeting[600];
+
+		snprintf(greeting, sizeof(greeting), "220 %s\r\n", screen.p.smtpd_banner);
+		if (session_send(s, greeting) != 0) {
+			session_close(s, 0);
+			return;
+		}
+		s->flags |= SESSION_F_GREETED;
+	}
 	s->state = SESSION_QUEUED;
 	timerlist_add(&pool.waitq, &s->te, pool_queue_expired);
 	pool_dispatch();

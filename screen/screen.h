@@ -39,6 +39,7 @@ struct screen_params {
 	enum screen_action dnsbl_action;
 	unsigned enabled_tests;		/* CACHE_BIT() of the tests that run */
 	long	greet_ttl;
+	int	local_greeting;		/* backend_upstream_greeting = local */
 };
 
 struct screen_counters {

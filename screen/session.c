@@ -128,7 +128,7 @@ void
 session_refuse(struct session *s, const char *reply)
 {
 	session_stop_tests(s);
-	if (s->flags & SESSION_F_TEASER) {
+	if (s->flags & (SESSION_F_TEASER | SESSION_F_GREETED)) {
 		engine_start(s, ENGINE_X21, reply);
 		return;
 	}

@@ -257,3 +257,29 @@ def test_local_greeting_connects_upstream_only_when_needed():
     finally:
         d.stop()
         sink.stop()
+
+
+def test_local_greeting_is_sent_by_the_screen_and_queue_refusal_follows_it():
+    """With local greetings the screen sends the final 220 itself; a client
+    then refused by a full post-queue gets the 421 to its first command,
+    never a second greeting."""
+    sink = SmtpSink(24216)
+    d = Doorman(24215, "127.0.0.1:24216", "backend_upstream_greeting = local\n"
+                "backend_process_limit = 1\nscreen_post_queue_limit = 1\n"
+                "screen_post_queue_timeout = 2s\n", greet_wait="1s").start()
+    try:
+        a = connect(24215, "127.0.0.1")
+        check(read_reply(a) == ["220 doorman.test ESMTP doorman"], "a greeted")
+        check(command(a, "EHLO a.test")[-1].startswith("250 "), "a served by the worker")
+        b = connect(24215, "127.0.0.1")            # waits for the only worker
+        check(read_reply(b) == ["220 doorman.test ESMTP doorman"], "b greeted at once")
+        time.sleep(2.5)                             # its post-queue wait runs out
+        r = command(b, "EHLO b.test", timeout=10)
+        check(r == ["421 4.3.2 All server ports are busy"], "the 421 answers its command: %r" % r)
+        check(is_closed(b), "then closed")
+        command(a, "QUIT")
+        code, msg = send_mail(24215, "127.0.10.30")
+        check(code == 250, "mail still flows: %d %r" % (code, msg))
+    finally:
+        d.stop()
+        sink.stop()
