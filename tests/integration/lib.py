@@ -233,6 +233,17 @@ def is_closed(s, timeout=5):
         return False
 
 
+def greet_and_quit(port, src):
+    """Connect, read the whole greeting (timed), QUIT: (greeting, seconds)."""
+    s = connect(port, src)
+    t0 = time.monotonic()
+    greeting = read_reply(s)
+    elapsed = time.monotonic() - t0
+    command(s, "QUIT")
+    s.close()
+    return greeting, elapsed
+
+
 def send_mail(port, src, rcpt="user@example.test", sender="sender@example.test",
               body="Subject: test\r\n\r\nhello\r\n", timeout=20):
     """A complete session with smtplib; returns the reply to the message."""

@@ -4,8 +4,8 @@ record; failures are never cached."""
 import os
 import time
 
-from lib import (Doorman, SmtpSink, check, command, connect, read_line,
-                 read_reply)
+from lib import (Doorman, SmtpSink, check, command, connect, greet_and_quit,
+                 read_line, read_reply)
 
 SINK_PORT = 24401
 sink = None
@@ -20,25 +20,15 @@ def teardown_module():
     sink.stop()
 
 
-def session(port, src):
-    s = connect(port, src)
-    t0 = time.monotonic()
-    greeting = read_reply(s)
-    elapsed = time.monotonic() - t0
-    command(s, "QUIT")
-    s.close()
-    return greeting, elapsed
-
-
 def test_pass_new_then_pass_old_across_restart():
     d = Doorman(24400, "127.0.0.1:%d" % SINK_PORT, greet_wait="2s")
     d.start()
     try:
-        greeting, waited = session(24400, "127.0.20.1")
+        greeting, waited = greet_and_quit(24400, "127.0.20.1")
         check(waited >= 1.9, "first visit waits the greet wait: %.2f" % waited)
         d.wait_log(r"PASS NEW \[127\.0\.20\.1\]:\d+")
         d.mark()
-        greeting, waited = session(24400, "127.0.20.1")
+        greeting, waited = greet_and_quit(24400, "127.0.20.1")
         check(waited < 0.5, "a cached client does not wait: %.2fs" % waited)
         check(len(greeting) == 1 and greeting[0].startswith("220 "),
               "no teaser for PASS OLD: %r" % greeting)
@@ -46,7 +36,7 @@ def test_pass_new_then_pass_old_across_restart():
         d.stop(keep=True)
         d.start()
         d.mark()
-        greeting, waited = session(24400, "127.0.20.1")
+        greeting, waited = greet_and_quit(24400, "127.0.20.1")
         check(waited < 0.5, "still cached after a restart: %.2fs" % waited)
         d.wait_log(r"PASS OLD \[127\.0\.20\.1\]:\d+")
         check(os.path.exists(os.path.join(d.dir, "data", "screen_cache.lmdb")),
@@ -67,7 +57,7 @@ def test_failure_is_not_cached():
         d.wait_log(r"PREGREET .* from \[127\.0\.20\.2\]")
         time.sleep(1.5)
         d.mark()
-        greeting, waited = session(24402, "127.0.20.2")
+        greeting, waited = greet_and_quit(24402, "127.0.20.2")
         check(waited >= 0.9, "tested again: %.2f" % waited)
         d.wait_log(r"PASS NEW \[127\.0\.20\.2\]")
     finally:
@@ -99,7 +89,7 @@ def test_denylisted_client_never_passes_from_the_cache():
     d = Doorman(24404, "127.0.0.1:%d" % SINK_PORT, "", greet_wait="1s")
     d.start()
     try:
-        session(24404, "127.0.20.4")
+        greet_and_quit(24404, "127.0.20.4")
         d.wait_log(r"PASS NEW \[127\.0\.20\.4\]")
         with open(os.path.join(d.dir, "doorman.cf"), "a") as f:
             f.write("screen_access_list = permit_mynetworks, cidr:{{127.0.20.4 reject}}\n"

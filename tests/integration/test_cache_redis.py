@@ -4,20 +4,9 @@ still screened (as misses) without a stall, a warning is logged, and the
 cache works again when Redis is back."""
 import time
 
-from lib import (Doorman, RedisServer, SmtpSink, check, command, connect,
-                 read_reply, wait_until)
+from lib import (Doorman, RedisServer, SmtpSink, check, greet_and_quit, wait_until)
 
 SINK_PORT, REDIS_PORT = 24901, 24902
-
-
-def session(port, src):
-    s = connect(port, src)
-    t0 = time.monotonic()
-    r = read_reply(s)
-    waited = time.monotonic() - t0
-    command(s, "QUIT")
-    s.close()
-    return r, waited
 
 
 def test_two_instances_share_redis():
@@ -27,11 +16,11 @@ def test_two_instances_share_redis():
     a = Doorman(24900, "127.0.0.1:%d" % SINK_PORT, conf, greet_wait="2s").start()
     b = Doorman(24903, "127.0.0.1:%d" % SINK_PORT, conf, greet_wait="2s").start()
     try:
-        r, waited = session(24900, "127.0.40.1")
+        r, waited = greet_and_quit(24900, "127.0.40.1")
         check(waited >= 1.9, "first visit on A waits: %.2f" % waited)
         a.wait_log(r"PASS NEW \[127\.0\.40\.1\]")
         time.sleep(0.3)
-        r, waited = session(24903, "127.0.40.1")
+        r, waited = greet_and_quit(24903, "127.0.40.1")
         check(waited < 0.5 and len(r) == 1, "B knows the client: %.2fs %r" % (waited, r))
         b.wait_log(r"PASS OLD \[127\.0\.40\.1\]")
 
@@ -39,7 +28,7 @@ def test_two_instances_share_redis():
         a.mark()
         redis.stop(remove=False)
         t0 = time.monotonic()
-        r, waited = session(24900, "127.0.40.2")
+        r, waited = greet_and_quit(24900, "127.0.40.2")
         check(r[-1].startswith("220 ") and waited < 3.5,
               "screened without Redis, no stall: %.2fs" % waited)
         a.wait_log(r"PASS NEW \[127\.0\.40\.2\]")
@@ -47,12 +36,12 @@ def test_two_instances_share_redis():
         # Redis is back: passes are shared again.
         redis.start()
         time.sleep(2.5)
-        session(24900, "127.0.40.3")
+        greet_and_quit(24900, "127.0.40.3")
         a.wait_log(r"PASS NEW \[127\.0\.40\.3\]")
         b.mark()
 
         def old_on_b():
-            r, waited = session(24903, "127.0.40.3")
+            r, waited = greet_and_quit(24903, "127.0.40.3")
             return waited < 0.5
         wait_until(old_on_b, 20, "PASS OLD on B after Redis came back")
         b.wait_log(r"PASS OLD \[127\.0\.40\.3\]")
