@@ -16,7 +16,6 @@ It exits after --count clients, closing the socketpair (the worker must
 exit 0), and prints "worker exit N".
 """
 import argparse
-import os
 import socket
 import struct
 import subprocess

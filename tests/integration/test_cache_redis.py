@@ -27,7 +27,6 @@ def test_two_instances_share_redis():
         # Redis goes away: a new client is screened as a miss, with no stall.
         a.mark()
         redis.stop(remove=False)
-        t0 = time.monotonic()
         r, waited = greet_and_quit(24900, "127.0.40.2")
         check(r[-1].startswith("220 ") and waited < 3.5,
               "screened without Redis, no stall: %.2fs" % waited)

@@ -3,7 +3,6 @@ server on loopback: listed clients get the reply map's line (521 hangs
 up, and nothing reaches the upstream), DNSWL clients pass before the
 greet wait ends, one query per (client, domain) however many sessions."""
 import os
-import threading
 import time
 
 from lib import (DnsServer, Doorman, SmtpSink, check, command, connect,

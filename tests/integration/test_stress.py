@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 from lib import (BIN, Doorman, SmtpSink, check, command, connect, is_closed,
-                 read_line, read_reply, send_mail, wait_until)
+                 read_line, read_reply, send_mail)
 
 SINK_PORT = 24701
 sink = None
