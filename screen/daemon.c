@@ -68,10 +68,16 @@ static ev_timer drain_timer;
 static int draining;
 static long daemon_nofile;		/* the open-file limit after raising it */
 
+int
+screen_in_stress(void)
+{
+	return (screen.stress || pool_in_stress());
+}
+
 struct conf *
 screen_conf_in_force(void)
 {
-	return (screen.stress || pool_in_stress() ? screen.conf_stress : screen.conf);
+	return (screen_in_stress() ? screen.conf_stress : screen.conf);
 }
 
 /* Raise the soft open-file limit to the hard one; returns the soft limit. */

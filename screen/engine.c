@@ -91,7 +91,7 @@ engine_time_limit(struct timer_entry *te)
 static void
 engine_arm_timer(struct session *s)
 {
-	int stressed = screen.stress != 0;
+	int stressed = screen_in_stress();
 
 	timerlist_add(&screen.command_time[stressed], &s->te, engine_time_limit);
 }

@@ -71,6 +71,11 @@ struct screen {
 
 extern struct screen screen;
 
+/*
+ * Either stress (the screen's own STRESS or the pool's) puts every
+ * ${stress?...} value the screen uses on its stress branch.
+ */
+int	screen_in_stress(void);
 /* The config in force for the current stress state. */
 struct conf *screen_conf_in_force(void);
 int	screen_action_parse(const char *, enum screen_action *);

@@ -366,7 +366,7 @@ session_start_tests(struct session *s)
 	if ((s->due & CACHE_BIT(CACHE_PREGREET)) && session_start_greet(s) != 0)
 		return;
 	/* One timer bounds the phase, with or without the pregreet test. */
-	timerlist_add(&screen.greet_wait[screen.stress != 0], &s->te, session_greet_expired);
+	timerlist_add(&screen.greet_wait[screen_in_stress()], &s->te, session_greet_expired);
 	if (s->due & CACHE_BIT(CACHE_DNSBL))
 		s->rbl = rbl_lookup_start(screen.rbl, &s->client.sa, session_rbl_update, s);
 }

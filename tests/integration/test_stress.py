@@ -9,7 +9,7 @@ import subprocess
 import time
 import urllib.request
 
-from lib import (BIN, Doorman, SmtpSink, check, command, connect, is_closed,
+from lib import (BIN, Doorman, SmtpSink, check, command, connect, greet_and_quit, is_closed,
                  read_line, read_reply, send_mail)
 
 SINK_PORT = 24701
@@ -273,5 +273,17 @@ def test_broken_worker_is_throttled_and_the_client_told():
         d.wait_log(r"master\[\d+\]: warning: \S+/doorman-smtpd: bad command startup -- throttling")
         starts = len(re.findall(r"pid \d+ exit status 1", d.log()))
         check(1 <= starts <= 4, "throttled (1s, 2s, ...), not a fork bomb: %d starts" % starts)
+    finally:
+        d.stop()
+
+
+def test_pool_stress_also_shortens_the_greet_wait():
+    """While the pool is in stress every ${stress?...} value of the screen
+    takes its stress branch: screen_greet_wait too."""
+    d = doorman(24713, "backend_stress = on\n", greet_wait="${stress?{1}:{20}}s")
+    try:
+        greeting, waited = greet_and_quit(24713, "127.0.17.1")
+        check(greeting[-1].startswith("220 ") and waited < 3,
+              "stress greet wait (1s), not 20s: %.1fs" % waited)
     finally:
         d.stop()
