@@ -1,5 +1,6 @@
 """The worker's relay (issue 4): no accepted mail is ever lost, hostile
 input is bounded, a killed worker affects nobody else."""
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +16,24 @@ def greet(s):
     check(r and r[-1].startswith("220 "), "greeting: %r" % r)
 
 
+@contextlib.contextmanager
+def relay(port, sink_args=(), extra=""):
+    """A doorman on port in front of an smtp-sink on port + 1; both stopped after."""
+    sink = SmtpSink(port + 1, list(sink_args))
+    d = Doorman(port, "127.0.0.1:%d" % (port + 1), extra, greet_wait="1s").start()
+    try:
+        yield d, sink
+    finally:
+        d.stop()
+        sink.stop()
+
+
+def start_data(s):
+    """Greeting, EHLO, MAIL, RCPT, DATA: the client may send the message."""
+    start_transaction(s)
+    check(command(s, "DATA")[0].startswith("354"), "DATA")
+
+
 def start_transaction(s, rcpt="r@example.test"):
     greet(s)
     check(command(s, "EHLO c.test")[-1].startswith("250 "), "EHLO")
@@ -23,28 +42,19 @@ def start_transaction(s, rcpt="r@example.test"):
 
 
 def test_upstream_refuses_message_client_gets_4xx():
-    sink = SmtpSink(24201, ["-r", "."])
-    d = Doorman(24200, "127.0.0.1:24201", greet_wait="1s").start()
-    try:
+    with relay(24200, ["-r", "."]) as (d, sink):
         s = connect(24200, "127.0.10.1")
-        start_transaction(s)
-        check(command(s, "DATA")[0].startswith("354"), "DATA")
+        start_data(s)
         s.sendall(b"Subject: refused\r\n\r\nbody\r\n.\r\n")
         r = read_reply(s)
         check(r and r[0][0] == "4", "the upstream's 4xx reaches the client: %r" % r)
         check(not any(l.startswith("250") for l in r), "never 250: %r" % r)
-    finally:
-        d.stop()
-        sink.stop()
 
 
 def test_upstream_killed_mid_data_client_gets_4xx():
-    sink = SmtpSink(24203)
-    d = Doorman(24202, "127.0.0.1:24203", greet_wait="1s").start()
-    try:
+    with relay(24202) as (d, sink):
         s = connect(24202, "127.0.10.2")
-        start_transaction(s)
-        check(command(s, "DATA")[0].startswith("354"), "DATA")
+        start_data(s)
         s.sendall(b"Subject: half\r\n\r\nfirst part\r\n")
         time.sleep(0.3)
         sink.proc.kill()
@@ -56,18 +66,12 @@ def test_upstream_killed_mid_data_client_gets_4xx():
         except OSError:
             r = []
         check(r and r[0][0] == "4", "client gets a 4xx, never 250: %r" % r)
-    finally:
-        d.stop()
-        sink.stop()
 
 
 def test_bare_lf_dot_is_content_not_end_of_data():
-    sink = SmtpSink(24205)
-    d = Doorman(24204, "127.0.0.1:24205", greet_wait="1s").start()
-    try:
+    with relay(24204) as (d, sink):
         s = connect(24204, "127.0.10.3")
-        start_transaction(s)
-        check(command(s, "DATA")[0].startswith("354"), "DATA")
+        start_data(s)
         s.sendall(b"Subject: smuggle\r\n\r\nline one\n.\nMAIL FROM:<evil@example.test>\r\n"
                   b"..leading dot\r\n.\r\n")
         r = read_reply(s)
@@ -79,9 +83,6 @@ def test_bare_lf_dot_is_content_not_end_of_data():
               "the smuggled command stayed inside the message: %r" % body)
         check(b"\n.leading dot" in body, "dot-stuffing kept: %r" % body)
         check(len(msgs) == 1, "exactly one message")
-    finally:
-        d.stop()
-        sink.stop()
 
 
 def hostile_clients(port):
@@ -172,9 +173,7 @@ def test_hostile_input_while_a_legitimate_client_is_served():
 
 
 def test_worker_killed_mid_session_others_unaffected():
-    sink = SmtpSink(24209)
-    d = Doorman(24208, "127.0.0.1:24209", greet_wait="1s").start()
-    try:
+    with relay(24208) as (d, sink):
         victim = connect(24208, "127.0.12.1")
         start_transaction(victim)
         bystander = connect(24208, "127.0.12.2")
@@ -196,15 +195,10 @@ def test_worker_killed_mid_session_others_unaffected():
         check(read_reply(bystander)[0].startswith("250"), "bystander's mail accepted")
         code, msg = send_mail(24208, "127.0.12.3")
         check(code == 250, "a new client is served by a new worker")
-    finally:
-        d.stop()
-        sink.stop()
 
 
 def test_upstream_rcpt_reject_is_logged_like_smtpd():
-    sink = SmtpSink(24211, ["-f", "rcpt"])
-    d = Doorman(24210, "127.0.0.1:24211", greet_wait="1s").start()
-    try:
+    with relay(24210, ["-f", "rcpt"]) as (d, sink):
         s = connect(24210, "127.0.10.9")
         greet(s)
         command(s, "EHLO sender.test")
@@ -215,9 +209,6 @@ def test_upstream_rcpt_reject_is_logged_like_smtpd():
         d.wait_log(r"smtpd\[\d+\]: NOQUEUE: reject: RCPT from unknown\[127\.0\.10\.9\]: 5\d\d .*; "
                    r"from=<s@example\.test> to=<nobody@example\.test> proto=ESMTP "
                    r"helo=<sender\.test>")
-    finally:
-        d.stop()
-        sink.stop()
 
 
 def test_local_greeting_connects_upstream_only_when_needed():
