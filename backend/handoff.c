@@ -449,33 +449,28 @@ handoff_recv(int sock, struct handoff *h, int *fd, const char **why)
 }
 
 int
-handoff_send_status(int sock, char status)
+handoff_send_status(int sock, const char *statuses)
 {
+	size_t	len = strlen(statuses);
 	ssize_t	n;
 
 	do
-		n = send(sock, &status, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = send(sock, statuses, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	return (n == 1 ? 0 : -1);
+	return (n == (ssize_t)len ? 0 : -1);
 }
 
 int
-handoff_recv_status(int sock, char *status)
+handoff_recv_status(int sock, char *statuses, size_t cap)
 {
-	char	buf[16];
 	ssize_t	n;
 
 	/*
-	 * A larger buffer than one byte, so that a longer message is
-	 * consumed whole (SEQPACKET) instead of being mistaken for two.
+	 * Whole messages only (SEQPACKET): one longer than cap is cut, its
+	 * rest discarded, never mistaken for the next message.
 	 */
 	do
-		n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recv(sock, statuses, cap, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return (-1);
-	if (n == 0)
-		return (0);
-	*status = buf[0];
-	return (1);
+	return ((int)n);
 }

@@ -4,9 +4,10 @@
  *
  * screen -> worker: one message = the encoded record (fixed layout,
  *   network byte order, versioned) + the client fd in SCM_RIGHTS.
- * worker -> screen: one-byte status messages HANDOFF_READY (started,
- *   or idle again), HANDOFF_BUSY (took the fd), HANDOFF_DONE (session
- *   over).  The screen closes its copy of the fd only on BUSY.
+ * worker -> screen: one-byte statuses HANDOFF_READY (started, or idle
+ *   again), HANDOFF_BUSY (took the fd), HANDOFF_DONE (session over), one
+ *   message each, except DONE+READY sent as one two-byte message.  The
+ *   screen closes its copy of the fd only on BUSY.
  * The screen tells a worker to exit by closing its end (EOF), as
  * Postfix's master closes the status pipe: an idle worker exits at once,
  * a busy one after its session.
@@ -25,10 +26,14 @@
 #define HANDOFF_LISTENER_MAX	63
 #define HANDOFF_MSG_MAX		4096	/* largest encoded record */
 
-/* Status bytes from the worker. */
+/* Status bytes from the worker, as strings for handoff_send_status(). */
 #define HANDOFF_READY	'R'
 #define HANDOFF_BUSY	'B'
 #define HANDOFF_DONE	'D'
+#define HANDOFF_ST_READY	"R"
+#define HANDOFF_ST_BUSY		"B"
+#define HANDOFF_ST_DONE		"D"
+#define HANDOFF_ST_DONE_READY	"DR"
 
 /* Verdict flags. */
 #define HANDOFF_F_TEASER_SENT	0x0001	/* "220-" went out: worker must send the final "220 " */
@@ -70,9 +75,13 @@ int	handoff_send(int sock, const struct handoff *, int fd);
  */
 int	handoff_recv(int sock, struct handoff *, int *fd, const char **why);
 
-/* One status byte each way; 0 or -1 with errno. */
-int	handoff_send_status(int sock, char status);
-/* 1 and *status; 0 EOF; -1 errno. */
-int	handoff_recv_status(int sock, char *status);
+/*
+ * Status bytes, one or a few in one message (DONE and READY go
+ * together, one wake-up of the screen instead of two): 0 or -1 with
+ * errno.
+ */
+int	handoff_send_status(int sock, const char *statuses);
+/* Bytes of one message (at most cap), in order; 0 EOF; -1 errno. */
+int	handoff_recv_status(int sock, char *statuses, size_t cap);
 
 #endif

@@ -7,8 +7,9 @@
  *   BUSY   as soon as a record and its fd arrived (the screen may close
  *          its copy of the fd now);
  *   DONE   when the session is over.
- * A worker that is going to exit (max_use reached, EOF from the screen)
- * sends DONE and no READY.  A bad record gets READY again: the fd was
+ * DONE and the READY that follows go as one message.  A worker that is
+ * going to exit (max_use reached, EOF from the screen) sends DONE and no
+ * READY.  A bad record gets READY again: the fd was
  * not taken, the screen still holds its copy and may hand it elsewhere.
  */
 #include <sys/types.h>
@@ -24,9 +25,9 @@
 #include "backend/netio.h"
 #include "backend/worker.h"
 
-/* Send a status byte, waiting a little if the socket is full. */
+/* Send statuses, waiting a little if the socket is full. */
 static int
-status(int sock, char st)
+status(int sock, const char *st)
 {
 	struct pollfd pfd;
 	int	tries;
@@ -43,17 +44,6 @@ status(int sock, char st)
 	return (-1);
 }
 
-/* Has the screen closed its end (while we were busy)? */
-static int
-screen_gone(int sock)
-{
-	struct pollfd pfd = { .fd = sock, .events = POLLIN };
-
-	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)))
-		return (1);
-	return (0);
-}
-
 int
 worker_run(int sock, const struct smtpd_params *p, const struct worker_limits *lim)
 {
@@ -64,7 +54,7 @@ worker_run(int sock, const struct smtpd_params *p, const struct worker_limits *l
 	const char *why;
 	int	fd, r;
 
-	if (status(sock, HANDOFF_READY) < 0) {
+	if (status(sock, HANDOFF_ST_READY) < 0) {
 		/* Retired before it started: the screen is done with us. */
 		if (errno == EPIPE || errno == ECONNRESET)
 			return (0);
@@ -100,7 +90,7 @@ worker_run(int sock, const struct smtpd_params *p, const struct worker_limits *l
 				continue;
 			if (errno == EBADMSG) {
 				msg_warn("bad hand-off record from the screen: %s", why);
-				if (status(sock, HANDOFF_READY) < 0)
+				if (status(sock, HANDOFF_ST_READY) < 0)
 					return (1);
 				continue;
 			}
@@ -111,18 +101,19 @@ worker_run(int sock, const struct smtpd_params *p, const struct worker_limits *l
 		 * Without our BUSY the screen still owns the client and may
 		 * give it to another worker: never serve it then.
 		 */
-		if (status(sock, HANDOFF_BUSY) < 0) {
+		if (status(sock, HANDOFF_ST_BUSY) < 0) {
 			msg_warn("cannot tell the screen we are busy: %s", strerror(errno));
 			close(fd);
 			return (1);
 		}
 		uses++;
 		session_run(p, &h, fd);
-		if (status(sock, HANDOFF_DONE) < 0 || screen_gone(sock))
+		if (uses >= lim->max_use) {
+			(void)status(sock, HANDOFF_ST_DONE);
 			return (0);
-		if (uses >= lim->max_use)
-			return (0);
-		if (status(sock, HANDOFF_READY) < 0)
+		}
+		/* A screen that closed our channel meanwhile: EPIPE, we leave. */
+		if (status(sock, HANDOFF_ST_DONE_READY) < 0)
 			return (0);
 		idle_since = netio_now();
 	}

@@ -145,6 +145,37 @@ write_line(int fd, const char *buf, size_t len)
 	}
 }
 
+/*
+ * The file's time stamp, formatted once a second, and our pid, asked
+ * once (a busy screen logs several lines per connection).  Workers are
+ * exec'd, never forked, so a cached pid stays true.
+ */
+static const char *
+log_stamp(void)
+{
+	static char stamp[32];
+	static time_t last = -1;
+	time_t	now = time(NULL);
+	struct tm tm;
+
+	if (now != last) {
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
+		last = now;
+	}
+	return (stamp);
+}
+
+static long
+log_pid(void)
+{
+	static pid_t pid;
+
+	if (pid == 0)
+		pid = getpid();
+	return ((long)pid);
+}
+
 /* Append "\n", cutting text so that the line fits. */
 static size_t
 finish_line(char *buf, size_t off, size_t size)
@@ -162,11 +193,9 @@ emit(int prio, const char *tag, const char *prefix, const char *fmt,
 {
 	char text[LOG_LINE_MAX];
 	char line[LOG_LINE_MAX + 512];
-	char stamp[32], *p;
+	char *p;
 	size_t off;
 	int n, saved = errno;
-	struct tm tm;
-	time_t now;
 
 	n = snprintf(text, sizeof(text), "%s", prefix);
 	if (n < 0)
@@ -197,11 +226,8 @@ emit(int prio, const char *tag, const char *prefix, const char *fmt,
 		} else
 			syslog(prio, "%s", text);
 	} else if (dest == DEST_FILE) {
-		now = time(NULL);
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
-		n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s", stamp,
-		    log_host(), tag, (long)getpid(), text);
+		n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s", log_stamp(),
+		    log_host(), tag, log_pid(), text);
 		off = finish_line(line, n < 0 ? 0 : (size_t)n, sizeof(line));
 		write_line(log_fd, line, off);
 	}

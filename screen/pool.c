@@ -30,13 +30,15 @@
 #include "screen/pool.h"
 #include "screen/screen.h"
 #include "screen/session.h"
+#include "screen/spawner.h"
 
 extern char **environ;
 
 #define POOL_THROTTLE_MAX	60.0	/* seconds, as master's service_throttle_time */
 #define POOL_HANDOFF_TRIES	3	/* workers a client may be sent to */
 #define POOL_SPAWN_BURST	8	/* workers starting at once */
-#define WORKER_FD		3	/* where a worker finds its channel */
+#define WORKER_FD		SPAWNER_CHANNEL_FD
+#define POOL_EARLY_EXITS	16	/* exits seen before the spawner's reply */
 
 enum worker_state {
 	W_STARTING,	/* spawned, no READY yet */
@@ -55,7 +57,8 @@ enum pool_stress_mode {
 struct worker {
 	struct worker *next, *prev;
 	enum worker_state state;
-	pid_t	pid;
+	pid_t	pid;			/* 0 until the spawner has replied */
+	unsigned long spawn_seq;	/* which spawner reply is ours */
 	int	fd;			/* -1 once the channel is closed */
 	int	stress;			/* started with -o stress=yes */
 	int	reaped;
@@ -63,7 +66,6 @@ struct worker {
 	int	was_ready;		/* it said READY at least once */
 	ev_tstamp started;
 	ev_io	io;
-	ev_child child;
 	struct session *sent;		/* W_SENT: the session on its way */
 	struct client_ip *cip;		/* W_BUSY: whose session it runs */
 };
@@ -85,6 +87,14 @@ static struct {
 	ev_tstamp throttle_delay;
 	ev_tstamp restart_delay;
 	ev_timer tick;			/* ends a throttle, checks the cool-down */
+	ev_child children;		/* every child of the screen */
+	ev_io	spawner_io;		/* the spawner's replies */
+	unsigned long spawn_requests, spawn_replies;
+	struct {
+		pid_t	pid;
+		int	status;
+	} early[POOL_EARLY_EXITS];	/* reaped before we knew the pid */
+	int	nearly;
 	char	master_tag[128];
 	int	shutting_down;
 } pool;
@@ -229,11 +239,11 @@ pool_worker_status(struct worker *w, char status)
 static void
 pool_read_statuses(struct worker *w, int all)
 {
-	char status;
-	int rc, i;
+	char statuses[16];
+	int rc, i, j;
 
 	for (i = 0; (all || i < 16) && w->fd >= 0; i++) {
-		rc = handoff_recv_status(w->fd, &status);
+		rc = handoff_recv_status(w->fd, statuses, sizeof(statuses));
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0 && errno == EAGAIN)
@@ -242,7 +252,8 @@ pool_read_statuses(struct worker *w, int all)
 			pool_retire(w);
 			break;
 		}
-		pool_worker_status(w, status);
+		for (j = 0; j < rc && w->fd >= 0; j++)
+			pool_worker_status(w, statuses[j]);
 	}
 }
 
@@ -266,14 +277,10 @@ pool_throttle(void)
 	pool.throttle_until = ev_now(screen.loop) + pool.throttle_delay;
 }
 
+/* A worker has exited (reaped by the screen: it is the screen's child). */
 static void
-pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
+pool_worker_exited(struct worker *w, int st)
 {
-	struct worker *w = c->data;
-	int st = c->rstatus;
-
-	(void)revents;
-	ev_child_stop(loop, c);
 	/* SIGCHLD may come before its last statuses are read: read them first. */
 	pool_read_statuses(w, 1);
 	w->reaped = 1;
@@ -292,11 +299,131 @@ pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
 	}
 	pool_retire(w);
 	pool_free_if_done(w);
+}
+
+static struct worker *
+pool_worker_by_pid(pid_t pid)
+{
+	struct worker *w;
+
+	for (w = pool.head; w != NULL; w = w->next)
+		if (w->pid == pid && !w->reaped)
+			return (w);
+	return (NULL);
+}
+
+static void
+pool_spawner_close(void)
+{
+	if (spawner_fd() < 0)
+		return;
+	ev_ref(screen.loop);		/* pairs with the ev_unref at start */
+	ev_io_stop(screen.loop, &pool.spawner_io);
+	spawner_stop();
+}
+
+/* Without a spawner, workers start from the screen itself (slower). */
+static void
+pool_spawner_lost(const char *why)
+{
+	struct worker *w;
+
+	msg_warn_tag(pool.master_tag, "worker spawner %s: starting workers directly", why);
+	pool_spawner_close();
+	pool.spawn_replies = pool.spawn_requests;
+	/* Requests it never answered: their workers may never start. */
+	for (w = pool.head; w != NULL; w = w->next)
+		if (w->pid == 0 && !w->reaped) {
+			pool_retire(w);
+			w->reaped = 1;
+		}
+	for (w = pool.head; w != NULL; ) {
+		struct worker *next = w->next;
+
+		pool_free_if_done(w);
+		w = next;
+	}
+}
+
+static void
+pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
+{
+	struct worker *w;
+
+	(void)loop;
+	(void)revents;
+	if (c->rpid == spawner_pid() && spawner_fd() >= 0) {
+		pool_spawner_lost("exited");
+	} else if ((w = pool_worker_by_pid(c->rpid)) != NULL) {
+		pool_worker_exited(w, c->rstatus);
+	} else if (pool.spawn_replies < pool.spawn_requests) {
+		/* Its pid is on its way from the spawner: keep the status. */
+		if (pool.nearly == POOL_EARLY_EXITS)
+			memmove(pool.early, pool.early + 1, sizeof(pool.early[0]) * --pool.nearly);
+		pool.early[pool.nearly].pid = c->rpid;
+		pool.early[pool.nearly++].status = c->rstatus;
+	}
+	pool_dispatch();
+}
+
+/* The spawner's answers, in the order of our requests. */
+static void
+pool_spawner_replies(void)
+{
+	struct worker *w;
+	pid_t	pid;
+	int	err, rc, i;
+
+	while ((rc = spawner_reply(&pid, &err)) == 1) {
+		unsigned long seq = pool.spawn_replies++;
+
+		for (w = pool.head; w != NULL; w = w->next)
+			if (w->pid == 0 && w->spawn_seq == seq && !w->reaped)
+				break;
+		if (w == NULL) {
+			/* Its channel has gone already (pool_spawner_lost): nothing to track. */
+			continue;
+		}
+		w->pid = pid;
+		if (err != 0) {
+			errno = err;
+			msg_warn_tag(pool.master_tag, "cannot start %s: %m", pool.path);
+			pool_throttle();
+			pool_retire(w);
+			if (pid == 0) {
+				w->reaped = 1;
+				pool_free_if_done(w);
+				continue;
+			}
+		}
+		for (i = 0; i < pool.nearly; i++)
+			if (pool.early[i].pid == pid) {
+				int st = pool.early[i].status;
+
+				memmove(pool.early + i, pool.early + i + 1,
+				    sizeof(pool.early[0]) * (size_t)(pool.nearly - i - 1));
+				pool.nearly--;
+				pool_worker_exited(w, st);
+				break;
+			}
+	}
+	if (rc == 0)
+		pool_spawner_lost("closed its socket");
+}
+
+static void
+pool_spawner_event(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)io;
+	(void)revents;
+	pool_spawner_replies();
 	pool_dispatch();
 }
 
 /*
- * Start a worker with its channel as fd 3.  posix_spawn (a vfork-style
+ * Start a worker with its channel as fd 3, from the screen itself:
+ * the fallback when there is no spawner.  posix_spawn (a vfork-style
  * clone in glibc) rather than fork: copying the page tables of a screen
  * that holds 20,000 connections would stall the loop for every worker.
  * Returns 0 or an errno value.
@@ -340,7 +467,7 @@ pool_spawn(void)
 	char stress_arg[16];
 	int sv[2], argc = 0, rc;
 	size_t i;
-	pid_t pid;
+	pid_t pid = 0;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
 		msg_warn_tag(pool.master_tag, "socketpair: %m");
@@ -360,7 +487,16 @@ pool_spawn(void)
 	argv[argc++] = "3";
 	argv[argc] = NULL;
 
-	if ((rc = pool_exec(sv[1], argv, &pid)) != 0) {
+	if (spawner_fd() >= 0) {
+		if (spawner_request(pool.path, argv, sv[1]) != 0) {
+			/* A full request queue: try again at the next dispatch. */
+			if (errno != EAGAIN)
+				pool_spawner_lost("cannot be reached");
+			close(sv[0]);
+			close(sv[1]);
+			return (-1);
+		}
+	} else if ((rc = pool_exec(sv[1], argv, &pid)) != 0) {
 		errno = rc;
 		msg_warn_tag(pool.master_tag, "cannot start %s: %m", pool.path);
 		pool_throttle();
@@ -372,6 +508,8 @@ pool_spawn(void)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		msg_fatal("out of memory");
 	w->pid = pid;
+	if (pid == 0)
+		w->spawn_seq = pool.spawn_requests++;
 	w->fd = sv[0];
 	w->stress = pool.stress;
 	w->state = W_STARTING;
@@ -379,9 +517,6 @@ pool_spawn(void)
 	ev_io_init(&w->io, pool_channel_event, w->fd, EV_READ);
 	w->io.data = w;
 	ev_io_start(screen.loop, &w->io);
-	ev_child_init(&w->child, pool_child_event, pid, 0);
-	w->child.data = w;
-	ev_child_start(screen.loop, &w->child);
 	w->next = pool.head;
 	if (pool.head != NULL)
 		pool.head->prev = w;
@@ -627,6 +762,18 @@ pool_init(void)
 	    conf_str(c, "syslog_name"));
 	pool_configure(c);
 	timerlist_init(&pool.waitq, screen.loop, screen.p.post_queue_timeout);
+	/* Every child is reaped here, workers by pid, whoever started them. */
+	ev_child_init(&pool.children, pool_child_event, 0, 0);
+	ev_child_start(screen.loop, &pool.children);
+	ev_unref(screen.loop);
+	if (spawner_start() != 0)
+		msg_warn_tag(pool.master_tag, "cannot start the worker spawner: %m: "
+		    "starting workers directly");
+	else {
+		ev_io_init(&pool.spawner_io, pool_spawner_event, spawner_fd(), EV_READ);
+		ev_io_start(screen.loop, &pool.spawner_io);
+		ev_unref(screen.loop);
+	}
 	/* The cool-down is checked on a slow tick, cheap and good to a second. */
 	ev_timer_init(&pool.tick, pool_tick_event, 1.0, 1.0);
 	ev_timer_start(screen.loop, &pool.tick);
@@ -640,6 +787,7 @@ pool_shutdown(void)
 	struct session *s;
 
 	pool.shutting_down = 1;
+	pool_spawner_close();
 	while ((s = pool_queue_head()) != NULL)
 		session_refuse(s, "421 4.3.2 Service shutting down");
 	for (w = pool.head; w != NULL; w = next) {

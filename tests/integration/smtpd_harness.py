@@ -103,11 +103,8 @@ def main():
         c.close()      # only after BUSY, as the screen does
         st = status(mine, 700)
         print("session status", st, flush=True)
-        if st == "D":
-            st = status(mine, 5)
-            print("then", st, flush=True)
-            if st != "R":
-                break
+        if st != "DR":      # "D" alone: the worker is leaving
+            break
     mine.close()
     print("worker exit", w.wait(timeout=30), flush=True)
 

@@ -4,6 +4,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -187,6 +188,7 @@ def test_worker_killed_mid_session_others_unaffected():
             if "connect from unknown[127.0.12.1]" in line:
                 victim_pid = int(line.split("smtpd[")[1].split("]")[0])
         check(victim_pid in pids, "found the victim's worker")
+        check(ppid(victim_pid) == d.proc.pid, "workers are the screen's children")
         os.kill(victim_pid, signal.SIGKILL)
         d.wait_log(r"process \S+/doorman-smtpd pid %d killed by signal 9" % victim_pid)
         check(is_closed(victim), "the victim's connection is closed")
@@ -195,6 +197,29 @@ def test_worker_killed_mid_session_others_unaffected():
         check(read_reply(bystander)[0].startswith("250"), "bystander's mail accepted")
         code, msg = send_mail(24208, "127.0.12.3")
         check(code == 250, "a new client is served by a new worker")
+
+
+def ppid(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_spawner_killed_workers_start_from_the_screen():
+    """The helper that starts workers dies: the screen says so and starts
+    them itself; no client notices."""
+    with relay(24218, extra="backend_max_use = 1\n") as (d, sink):
+        code, msg = send_mail(24218, "127.0.12.10")
+        check(code == 250, "served through the spawner's worker")
+        out = subprocess.run(["pgrep", "-P", str(d.proc.pid), "-x", "doorman-spawn"],
+                             capture_output=True, text=True).stdout.split()
+        check(len(out) == 1, "one spawner, the screen's child: %r" % out)
+        d.mark()
+        os.kill(int(out[0]), signal.SIGKILL)
+        d.wait_log(r"master\[\d+\]: warning: worker spawner exited: starting workers directly")
+        for i in range(3):   # max_use 1: every session needs a new worker
+            code, msg = send_mail(24218, "127.0.12.%d" % (11 + i))
+            check(code == 250, "client %d served by a worker the screen started" % i)
+        check(d.proc.poll() is None, "doorman still running")
 
 
 def test_upstream_rcpt_reject_is_logged_like_smtpd():

@@ -449,18 +449,25 @@ Test(passing, oversized_message)
 Test(status, bytes)
 {
 	int	sv[2];
-	char	s = 0;
+	char	s[4];
 
 	pair(sv);
-	cr_assert_eq(handoff_send_status(sv[1], HANDOFF_READY), 0);
-	cr_assert_eq(handoff_send_status(sv[1], HANDOFF_BUSY), 0);
-	cr_assert_eq(handoff_recv_status(sv[0], &s), 1);
-	cr_assert_eq(s, HANDOFF_READY);
-	cr_assert_eq(handoff_recv_status(sv[0], &s), 1);
-	cr_assert_eq(s, HANDOFF_BUSY);
-	cr_assert_eq(handoff_recv_status(sv[0], &s), -1);
+	cr_assert_eq(handoff_send_status(sv[1], HANDOFF_ST_READY), 0);
+	cr_assert_eq(handoff_send_status(sv[1], HANDOFF_ST_DONE_READY), 0);
+	cr_assert_eq(handoff_send_status(sv[1], "BBBBBB"), 0);
+	cr_assert_eq(handoff_send_status(sv[1], HANDOFF_ST_BUSY), 0);
+	cr_assert_eq(handoff_recv_status(sv[0], s, sizeof(s)), 1);
+	cr_assert_eq(s[0], HANDOFF_READY);
+	cr_assert_eq(handoff_recv_status(sv[0], s, sizeof(s)), 2);
+	cr_assert_eq(s[0], HANDOFF_DONE);
+	cr_assert_eq(s[1], HANDOFF_READY);
+	/* Too long for the buffer: cut, the rest gone with it. */
+	cr_assert_eq(handoff_recv_status(sv[0], s, sizeof(s)), 4);
+	cr_assert_eq(handoff_recv_status(sv[0], s, sizeof(s)), 1);
+	cr_assert_eq(s[0], HANDOFF_BUSY);
+	cr_assert_eq(handoff_recv_status(sv[0], s, sizeof(s)), -1);
 	cr_assert_eq(errno, EAGAIN);
 	close(sv[1]);
-	cr_assert_eq(handoff_recv_status(sv[0], &s), 0);
+	cr_assert_eq(handoff_recv_status(sv[0], s, sizeof(s)), 0);
 	close(sv[0]);
 }

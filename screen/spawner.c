@@ -1,0 +1,326 @@
+/*
+ * spawner - start doorman-smtpd workers from a helper process forked
+ * before the screen holds any client (see spawner.h for why).
+ *
+ * The spawner is a plain blocking loop: read a request, clone a child
+ * with CLONE_PARENT (so that it is the screen's child), wait until the
+ * child has exec'd (a close-on-exec pipe says whether the exec worked),
+ * reply.  It never logs: errors go back to the screen in the reply, and
+ * a spawner that dies is noticed by the screen, which then starts its
+ * workers itself.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "screen/spawner.h"
+
+#define SPAWNER_MSG_MAX		16384	/* path + argv of one request */
+#define SPAWNER_ARGS_MAX	256
+
+extern char **environ;
+
+struct spawner_reply {
+	int32_t	pid;
+	int32_t	err;
+};
+
+static int spawner_sock = -1;		/* the screen's end */
+static pid_t spawner_child;
+
+/* In the new child: become the worker.  Only async-signal-safe calls. */
+static void __attribute__((noreturn))
+spawner_become(const char *path, char *const argv[], int chan, int errpipe)
+{
+	sigset_t none;
+	int err;
+
+	if (chan == SPAWNER_CHANNEL_FD)
+		(void)fcntl(chan, F_SETFD, 0);
+	else if (dup2(chan, SPAWNER_CHANNEL_FD) < 0)
+		goto fail;
+	/* The rest close at exec; errpipe only then, which tells the spawner. */
+	(void)syscall(SYS_close_range, SPAWNER_CHANNEL_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(path, argv, environ);
+fail:
+	err = errno;
+	(void)write(errpipe, &err, sizeof(err));
+	_exit(127);
+}
+
+/* Start one worker: its pid, or -1 with *err. */
+static pid_t
+spawner_exec(const char *path, char *const argv[], int chan, int *err)
+{
+	int	pfd[2], e;
+	pid_t	pid;
+	ssize_t	n;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		*err = errno;
+		return (-1);
+	}
+	/* A fork whose child the screen, our parent, reaps. */
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		spawner_become(path, argv, chan, pfd[1]);
+	}
+	*err = pid < 0 ? errno : 0;
+	close(pfd[1]);
+	if (pid > 0) {
+		do
+			n = read(pfd[0], &e, sizeof(e));
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)sizeof(e))
+			*err = e;	/* the exec failed; the child is gone */
+	}
+	close(pfd[0]);
+	return (pid);
+}
+
+/* Split "path\0arg0\0arg1\0..." into path and argv; 0 or -1. */
+static int
+spawner_parse(char *buf, size_t len, char **path, char *argv[], size_t max)
+{
+	size_t	off = 0, argc = 0;
+
+	if (len == 0 || buf[len - 1] != '\0')
+		return (-1);
+	*path = buf;
+	off = strlen(buf) + 1;
+	while (off < len && argc < max - 1) {
+		argv[argc++] = buf + off;
+		off += strlen(buf + off) + 1;
+	}
+	argv[argc] = NULL;
+	return (argc > 0 && off == len ? 0 : -1);
+}
+
+/* Take one request with exactly one fd; 1, 0 at EOF, -1 on error. */
+static int
+spawner_recv(int sock, char *buf, size_t cap, size_t *len, int *chan)
+{
+	union {
+		struct cmsghdr hdr;
+		char	space[CMSG_SPACE(sizeof(int) * 4)];
+	} u;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	struct iovec iov = { buf, cap };
+	ssize_t	n;
+	int	fds = 0;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.space;
+	msg.msg_controllen = sizeof(u.space);
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return ((int)n);
+	*chan = -1;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		size_t	i, k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			int	fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fds++ == 0)
+				*chan = fd;
+			else
+				close(fd);
+		}
+	}
+	*len = (size_t)n;
+	if (fds != 1 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (*chan >= 0)
+			close(*chan);
+		*chan = -1;
+	}
+	return (1);
+}
+
+static void __attribute__((noreturn))
+spawner_main(int sock)
+{
+	static char buf[SPAWNER_MSG_MAX];
+	char	*path, *argv[SPAWNER_ARGS_MAX];
+	struct spawner_reply rep;
+	sigset_t none;
+	size_t	len = 0;
+	int	chan = -1, err;
+
+	/* Keep 0-2 and our socket (as fd 3); nothing of the screen's. */
+	if (sock != SPAWNER_CHANNEL_FD) {
+		if (dup2(sock, SPAWNER_CHANNEL_FD) < 0)
+			_exit(1);
+		sock = SPAWNER_CHANNEL_FD;
+	}
+	(void)syscall(SYS_close_range, SPAWNER_CHANNEL_FD + 1, ~0U, 0);
+	(void)prctl(PR_SET_NAME, "doorman-spawn", 0, 0, 0);
+	/* Hang-ups and ^C are the screen's business; SIGTERM ends us. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	for (;;) {
+		switch (spawner_recv(sock, buf, sizeof(buf), &len, &chan)) {
+		case 0:
+			_exit(0);	/* the screen closed us */
+		case -1:
+			_exit(1);
+		}
+		rep.pid = 0;
+		rep.err = EINVAL;
+		if (chan >= 0 && spawner_parse(buf, len, &path, argv, SPAWNER_ARGS_MAX) == 0) {
+			pid_t	pid = spawner_exec(path, argv, chan, &err);
+
+			rep.pid = pid > 0 ? (int32_t)pid : 0;
+			rep.err = err;
+		}
+		if (chan >= 0)
+			close(chan);
+		if (send(sock, &rep, sizeof(rep), 0) < 0)
+			_exit(1);
+	}
+}
+
+int
+spawner_start(void)
+{
+	int	sv[2];
+	pid_t	pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return (-1);
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return (-1);
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		spawner_main(sv[1]);
+	}
+	close(sv[1]);
+	(void)fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	spawner_sock = sv[0];
+	spawner_child = pid;
+	return (0);
+}
+
+int
+spawner_fd(void)
+{
+	return (spawner_sock);
+}
+
+pid_t
+spawner_pid(void)
+{
+	return (spawner_child);
+}
+
+int
+spawner_request(const char *path, const char *const *argv, int chan)
+{
+	char	buf[SPAWNER_MSG_MAX];
+	union {
+		struct cmsghdr hdr;
+		char	space[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	struct iovec iov;
+	size_t	len = 0, n, i;
+	ssize_t	sent;
+
+	if (spawner_sock < 0) {
+		errno = ENOTCONN;
+		return (-1);
+	}
+	for (i = 0; i == 0 || argv[i - 1] != NULL; i++) {
+		/* path first, then argv up to its NULL */
+		const char *arg = i == 0 ? path : argv[i - 1];
+
+		n = strlen(arg) + 1;
+		if (len + n > sizeof(buf) || i >= SPAWNER_ARGS_MAX) {
+			errno = E2BIG;
+			return (-1);
+		}
+		memcpy(buf + len, arg, n);
+		len += n;
+	}
+	memset(&msg, 0, sizeof(msg));
+	memset(&u, 0, sizeof(u));
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.space;
+	msg.msg_controllen = sizeof(u.space);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &chan, sizeof(int));
+	do
+		sent = sendmsg(spawner_sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (sent < 0 && errno == EINTR);
+	return (sent < 0 ? -1 : 0);
+}
+
+int
+spawner_reply(pid_t *pid, int *err)
+{
+	struct spawner_reply rep;
+	ssize_t	n;
+
+	if (spawner_sock < 0)
+		return (0);
+	do
+		n = recv(spawner_sock, &rep, sizeof(rep), MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (-1);
+	if (n != (ssize_t)sizeof(rep))
+		return (0);		/* EOF, or not our spawner's voice */
+	*pid = rep.pid > 0 ? (pid_t)rep.pid : 0;
+	*err = rep.err;
+	return (1);
+}
+
+void
+spawner_stop(void)
+{
+	if (spawner_sock >= 0) {
+		close(spawner_sock);
+		spawner_sock = -1;
+	}
+}
