@@ -72,14 +72,17 @@ status_text(FILE *fp)
 {
 	size_t greet = screen.greet_wait[0].count + screen.greet_wait[1].count;
 	size_t engine = screen.command_time[0].count + screen.command_time[1].count;
+	size_t speak = screen.first_command[0].count + screen.first_command[1].count;
 	size_t queued = pool_post_queue();
 	const struct screen_counters *n = &screen.n;
 
 	fprintf(fp, "doorman pid %d, up %.0fs\n", (int)getpid(),
 	    ev_now(screen.loop) - screen.started);
 	fprintf(fp, "connections held: %zu (early tests: %zu, dummy engine: %zu, "
-	    "waiting for a worker: %zu, other: %zu), distinct clients: %zu, limit: %ld\n",
-	    screen.held, greet, engine, queued, screen.held - greet - engine - queued,
+	    "greeted, waiting for a command: %zu, waiting for a worker: %zu, other: %zu), "
+	    "distinct clients: %zu, limit: %ld\n",
+	    screen.held, greet, engine, speak, queued,
+	    screen.held - greet - engine - speak - queued,
 	    clients_count(), screen.p.pre_queue_limit);
 	fprintf(fp, "screen STRESS: %s\n", screen.stress ? "on" : "off");
 	pool_status(fp);

@@ -107,6 +107,10 @@ daemon_timers_init(void)
 	    conf_time(screen.conf, "screen_command_time_limit"));
 	timerlist_init(&screen.command_time[1], screen.loop,
 	    conf_time(screen.conf_stress, "screen_command_time_limit"));
+	timerlist_init(&screen.first_command[0], screen.loop,
+	    conf_time(screen.conf, "smtpd_timeout"));
+	timerlist_init(&screen.first_command[1], screen.loop,
+	    conf_time(screen.conf_stress, "smtpd_timeout"));
 }
 
 static int
@@ -205,6 +209,8 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	screen.greet_wait[1].interval = conf_time(stressed, "screen_greet_wait");
 	screen.command_time[0].interval = conf_time(normal, "screen_command_time_limit");
 	screen.command_time[1].interval = conf_time(stressed, "screen_command_time_limit");
+	screen.first_command[0].interval = conf_time(normal, "smtpd_timeout");
+	screen.first_command[1].interval = conf_time(stressed, "smtpd_timeout");
 	pool_configure(normal);
 	msg_info("reload: configuration %s/doorman.cf", screen.config_dir);
 }

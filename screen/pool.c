@@ -324,11 +324,14 @@ pool_spawner_close(void)
 
 /* Without a spawner, workers start from the screen itself (slower). */
 static void
-pool_spawner_lost(const char *why)
+pool_spawner_lost(void)
 {
 	struct worker *w;
 
-	msg_warn_tag(pool.master_tag, "worker spawner %s: starting workers directly", why);
+	if (spawner_fd() < 0)
+		return;
+	msg_warn_tag(pool.master_tag, "worker spawner pid %d is gone: starting workers directly",
+	    (int)spawner_pid());
 	pool_spawner_close();
 	pool.spawn_replies = pool.spawn_requests;
 	/* Requests it never answered: their workers may never start. */
@@ -352,8 +355,14 @@ pool_child_event(struct ev_loop *loop, ev_child *c, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->rpid == spawner_pid() && spawner_fd() >= 0) {
-		pool_spawner_lost("exited");
+	if (c->rpid == spawner_pid()) {
+		if (WIFSIGNALED(c->rstatus))
+			msg_warn_tag(pool.master_tag, "worker spawner pid %d killed by signal %d",
+			    (int)c->rpid, WTERMSIG(c->rstatus));
+		else if (WIFEXITED(c->rstatus) && WEXITSTATUS(c->rstatus) != 0)
+			msg_warn_tag(pool.master_tag, "worker spawner pid %d exit status %d",
+			    (int)c->rpid, WEXITSTATUS(c->rstatus));
+		pool_spawner_lost();
 	} else if ((w = pool_worker_by_pid(c->rpid)) != NULL) {
 		pool_worker_exited(w, c->rstatus);
 	} else if (pool.spawn_replies < pool.spawn_requests) {
@@ -385,16 +394,19 @@ pool_spawner_replies(void)
 			continue;
 		}
 		w->pid = pid;
+		if (err != 0 && pid == 0) {
+			/* It cannot clone (seccomp, valgrind...): do without it. */
+			errno = err;
+			msg_warn_tag(pool.master_tag, "worker spawner cannot start a process: %m");
+			pool_spawner_lost();
+			return;
+		}
 		if (err != 0) {
+			/* The exec failed: the child exits (127), reaped as usual. */
 			errno = err;
 			msg_warn_tag(pool.master_tag, "cannot start %s: %m", pool.path);
 			pool_throttle();
 			pool_retire(w);
-			if (pid == 0) {
-				w->reaped = 1;
-				pool_free_if_done(w);
-				continue;
-			}
 		}
 		for (i = 0; i < pool.nearly; i++)
 			if (pool.early[i].pid == pid) {
@@ -408,7 +420,7 @@ pool_spawner_replies(void)
 			}
 	}
 	if (rc == 0)
-		pool_spawner_lost("closed its socket");
+		pool_spawner_lost();
 }
 
 static void
@@ -491,7 +503,7 @@ pool_spawn(void)
 		if (spawner_request(pool.path, argv, sv[1]) != 0) {
 			/* A full request queue: try again at the next dispatch. */
 			if (errno != EAGAIN)
-				pool_spawner_lost("cannot be reached");
+				pool_spawner_lost();
 			close(sv[0]);
 			close(sv[1]);
 			return (-1);
@@ -706,17 +718,12 @@ pool_submit(struct session *s)
 	/*
 	 * With backend_upstream_greeting = local the worker's greeting is
 	 * $smtpd_banner anyway: send it from here, at once, rather than
-	 * after a worker has been scheduled.
+	 * after a worker has been scheduled; the client comes back here
+	 * when it speaks.
 	 */
 	if (screen.p.local_greeting && !(s->flags & SESSION_F_GREETED)) {
-		char greeting[600];
-
-		snprintf(greeting, sizeof(greeting), "220 %s\r\n", screen.p.smtpd_banner);
-		if (session_send(s, greeting) != 0) {
-			session_close(s, 0);
-			return;
-		}
-		s->flags |= SESSION_F_GREETED;
+		session_greet_and_wait(s);
+		return;
 	}
 	s->state = SESSION_QUEUED;
 	timerlist_add(&pool.waitq, &s->te, pool_queue_expired);

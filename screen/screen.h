@@ -61,6 +61,7 @@ struct screen {
 	/* Equal timeouts share one timer: index 0 normal, 1 stress. */
 	struct timerlist greet_wait[2];
 	struct timerlist command_time[2];
+	struct timerlist first_command[2];	/* smtpd_timeout, after the screen's 220 */
 	size_t	held;			/* sessions in the screen (check queue) */
 	ev_tstamp started;
 	struct screen_counters n;

@@ -325,6 +325,57 @@ session_start_greet(struct session *s)
 	return (0);
 }
 
+/*
+ * backend_upstream_greeting = local: after the screen's 220 the client
+ * stays here until it sends something (or hangs up), and only then
+ * waits for a worker.  A client that takes its time costs the screen a
+ * few hundred bytes instead of a worker process, and the worker it gets
+ * has work at once.  Silent for smtpd_timeout: smtpd's 421, as the
+ * worker would have said.
+ */
+static void
+session_first_command_event(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+
+	(void)revents;
+	ev_io_stop(loop, w);
+	timerlist_remove(&s->te);
+	pool_submit(s);
+}
+
+static void
+session_first_command_expired(struct timer_entry *te)
+{
+	struct session *s = session_of_timer(te);
+	char reply[600];
+
+	msg_info("COMMAND TIME LIMIT from %s after CONNECT", session_client_str(s));
+	snprintf(reply, sizeof(reply), "421 4.4.2 %s Error: timeout exceeded\r\n",
+	    screen.p.myhostname);
+	(void)session_send(s, reply);
+	session_close(s, 1);
+}
+
+void
+session_greet_and_wait(struct session *s)
+{
+	char greeting[600];
+
+	snprintf(greeting, sizeof(greeting), "220 %s\r\n", screen.p.smtpd_banner);
+	if (session_send(s, greeting) != 0) {
+		session_close(s, 0);
+		return;
+	}
+	s->flags |= SESSION_F_GREETED;
+	s->state = SESSION_SPEAK;
+	ev_io_init(&s->io, session_first_command_event, s->fd, EV_READ);
+	s->io.data = s;
+	ev_io_start(screen.loop, &s->io);
+	timerlist_add(&screen.first_command[screen_in_stress()], &s->te,
+	    session_first_command_expired);
+}
+
 /* The early phase: whatever tests the record says are due. */
 static void
 session_start_tests(struct session *s)

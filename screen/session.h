@@ -25,6 +25,7 @@ union session_addr {
 enum session_state {
 	SESSION_CACHE,		/* waiting for the cache's answer */
 	SESSION_GREET,		/* early tests: greet wait and/or DNSBL */
+	SESSION_SPEAK,		/* greeted by the screen, waiting for a first command */
 	SESSION_QUEUED,		/* waiting for an idle worker (post-queue) */
 	SESSION_SENT,		/* sent to a worker, waiting for its BUSY */
 	SESSION_ENGINE		/* the dummy SMTP engine talks to it */
@@ -54,7 +55,7 @@ struct session {
 	uint16_t state;
 	uint16_t flags;
 	ev_io	io;
-	struct timer_entry te;		/* greet wait, post-queue wait, engine limit */
+	struct timer_entry te;		/* greet wait, command wait, post-queue wait, engine limit */
 	ev_tstamp start;
 	union session_addr client;
 	union session_addr server;
@@ -79,6 +80,12 @@ session_of_timer(struct timer_entry *te)
 /* A new connection from the listener. */
 void	session_accept(struct listener *, int fd, const struct sockaddr *client,
 	    const struct sockaddr *server);
+
+/*
+ * Send the final "220 $smtpd_banner" (backend_upstream_greeting = local)
+ * and hand the session to the pool when the client speaks.
+ */
+void	session_greet_and_wait(struct session *);
 
 /* The worker has the fd: close the screen's copy and forget the session. */
 void	session_handed_off(struct session *);

@@ -144,6 +144,11 @@ screen_greet_wait = {greet_wait}
         text = self.log()[self.logpos if since_mark else 0:]
         check(not re.search(regex, text), "unexpected log line /%s/" % regex)
 
+    def status(self):
+        """What `doorman status` prints."""
+        return subprocess.run([os.path.join(BIN, "doorman"), "-c", self.dir, "status"],
+                              capture_output=True, text=True, timeout=10).stdout
+
     def worker_pids(self):
         out = subprocess.run(["pgrep", "-f", "doorman-smtpd -c %s " % self.dir],
                              capture_output=True, text=True).stdout

@@ -215,7 +215,9 @@ def test_spawner_killed_workers_start_from_the_screen():
         check(len(out) == 1, "one spawner, the screen's child: %r" % out)
         d.mark()
         os.kill(int(out[0]), signal.SIGKILL)
-        d.wait_log(r"master\[\d+\]: warning: worker spawner exited: starting workers directly")
+        d.wait_log(r"master\[\d+\]: warning: worker spawner pid %s killed by signal 9" % out[0])
+        d.wait_log(r"master\[\d+\]: warning: worker spawner pid %s is gone: "
+                   r"starting workers directly" % out[0])
         for i in range(3):   # max_use 1: every session needs a new worker
             code, msg = send_mail(24218, "127.0.12.%d" % (11 + i))
             check(code == 250, "client %d served by a worker the screen started" % i)
@@ -275,6 +277,33 @@ def test_local_greeting_connects_upstream_only_when_needed():
         sink.stop()
 
 
+def test_local_greeting_holds_a_silent_client_in_the_screen():
+    """With local greetings a greeted client stays in the screen until it
+    speaks: no worker for a client that says nothing, and smtpd's 421 when
+    smtpd_timeout runs out."""
+    d = Doorman(24220, "127.0.0.1:24221", "backend_upstream_greeting = local\n"
+                "smtpd_timeout = 2s\n", greet_wait="1s").start()
+    try:
+        s = connect(24220, "127.0.0.1")
+        check(read_reply(s) == ["220 doorman.test ESMTP doorman"], "greeted by the screen")
+        st = d.status()
+        check("greeted, waiting for a command: 1" in st, "held in the screen: %s" % st)
+        check(d.worker_pids() == [], "no worker for a silent client")
+        t0 = time.time()
+        r = read_reply(s, 10)
+        check(r == ["421 4.4.2 doorman.test Error: timeout exceeded"], "smtpd's 421: %r" % r)
+        check(1.5 < time.time() - t0 < 4, "after smtpd_timeout")
+        check(is_closed(s), "then closed")
+        d.wait_log(r"postscreen\[\d+\]: COMMAND TIME LIMIT from \[127\.0\.0\.1\]:\d+ after CONNECT")
+        # One that speaks gets its worker (the MTA is down here: the worker says so).
+        s = connect(24220, "127.0.0.1")
+        read_reply(s)
+        check(command(s, "NOOP") == ["250 2.0.0 Ok"], "answered by a worker")
+        check(len(d.worker_pids()) == 1, "one worker now")
+    finally:
+        d.stop()
+
+
 def test_local_greeting_is_sent_by_the_screen_and_queue_refusal_follows_it():
     """With local greetings the screen sends the final 220 itself; a client
     then refused by a full post-queue gets the 421 to its first command,
@@ -287,11 +316,13 @@ def test_local_greeting_is_sent_by_the_screen_and_queue_refusal_follows_it():
         a = connect(24215, "127.0.0.1")
         check(read_reply(a) == ["220 doorman.test ESMTP doorman"], "a greeted")
         check(command(a, "EHLO a.test")[-1].startswith("250 "), "a served by the worker")
-        b = connect(24215, "127.0.0.1")            # waits for the only worker
+        b = connect(24215, "127.0.0.1")
         check(read_reply(b) == ["220 doorman.test ESMTP doorman"], "b greeted at once")
-        time.sleep(2.5)                             # its post-queue wait runs out
+        t0 = time.time()
+        # Its EHLO puts it in the post-queue, behind the only worker, for 2 s.
         r = command(b, "EHLO b.test", timeout=10)
         check(r == ["421 4.3.2 All server ports are busy"], "the 421 answers its command: %r" % r)
+        check(1.5 < time.time() - t0 < 5, "after the post-queue wait")
         check(is_closed(b), "then closed")
         command(a, "QUIT")
         code, msg = send_mail(24215, "127.0.10.30")

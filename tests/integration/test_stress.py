@@ -5,11 +5,10 @@ queue limits with their replies, status/metrics, SIGHUP and SIGTERM."""
 import os
 import re
 import signal
-import subprocess
 import time
 import urllib.request
 
-from lib import (BIN, Doorman, SmtpSink, check, command, connect, greet_and_quit, is_closed,
+from lib import (Doorman, SmtpSink, check, command, connect, greet_and_quit, is_closed,
                  read_line, read_reply, send_mail)
 
 SINK_PORT = 24701
@@ -27,11 +26,6 @@ def teardown_module():
 
 def doorman(port, extra, **kw):
     return Doorman(port, "127.0.0.1:%d" % SINK_PORT, extra, **kw).start()
-
-
-def status(d):
-    return subprocess.run([os.path.join(BIN, "doorman"), "-c", d.dir, "status"],
-                          capture_output=True, text=True, timeout=10).stdout
 
 
 def test_saturation_enters_and_leaves_stress():
@@ -53,7 +47,7 @@ def test_saturation_enters_and_leaves_stress():
                    r"for examples of stress-adapting configuration settings")
         d.wait_log(r"master\[\d+\]: service \"smtp\": entering stress mode: "
                    r"workers restart with -o stress=yes")
-        st = status(d)
+        st = d.status()
         check("waiting for a worker: 1" in st or "post-queue: 1 waiting" in st,
               "status shows the waiting client: %s" % st)
         check("pool stress: on" in st, "status shows stress: %s" % st)
