@@ -7,6 +7,7 @@
  * for a second instead, with one warning per episode.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@ struct listener {
 	ev_io	io;
 	ev_timer pause;
 	int	paused;
+	int	wildcard;		/* 0.0.0.0 or [::]: ask each socket its address */
+	struct sockaddr_storage bound;	/* otherwise every socket has this one */
+	socklen_t boundlen;
 	char	name[ADDR_STRLEN];
 };
 
@@ -40,6 +44,16 @@ const char *
 listener_name(const struct listener *l)
 {
 	return (l->name);
+}
+
+static int
+listener_is_wildcard(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY));
+	if (sa->sa_family == AF_INET6)
+		return (IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr));
+	return (1);
 }
 
 static void
@@ -81,8 +95,12 @@ listener_accept(struct ev_loop *loop, ev_io *io, int revents)
 			}
 			return;
 		}
+		/* A specific address: no system call to learn it again. */
 		slen = sizeof(server);
-		if (getsockname(fd, (struct sockaddr *)&server, &slen) < 0) {
+		if (!l->wildcard) {
+			memcpy(&server, &l->bound, l->boundlen);
+			slen = l->boundlen;
+		} else if (getsockname(fd, (struct sockaddr *)&server, &slen) < 0) {
 			msg_warn("getsockname: %m");
 			close(fd);
 			continue;
@@ -129,6 +147,11 @@ listeners_open(struct conf *c, struct conf_err *err)
 		if ((l = calloc(1, sizeof(*l))) == NULL)
 			msg_fatal("out of memory");
 		l->fd = fd;
+		l->boundlen = sizeof(l->bound);
+		if (getsockname(fd, (struct sockaddr *)&l->bound, &l->boundlen) < 0)
+			l->wildcard = 1;
+		else
+			l->wildcard = listener_is_wildcard((struct sockaddr *)&l->bound);
 		addr_listener_str((struct sockaddr *)&ep.sa, l->name, sizeof(l->name));
 		ev_io_init(&l->io, listener_accept, fd, EV_READ);
 		l->io.data = l;

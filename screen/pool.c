@@ -402,10 +402,12 @@ pool_spawner_replies(void)
 			return;
 		}
 		if (err != 0) {
-			/* The exec failed: the child exits (127), reaped as usual. */
+			/*
+			 * The exec failed: the child exits (127) and is reaped
+			 * as usual, which throttles (it never was ready).
+			 */
 			errno = err;
 			msg_warn_tag(pool.master_tag, "cannot start %s: %m", pool.path);
-			pool_throttle();
 			pool_retire(w);
 		}
 		for (i = 0; i < pool.nearly; i++)
