@@ -37,6 +37,7 @@ extern char **environ;
 #define POOL_THROTTLE_MAX	60.0	/* seconds, as master's service_throttle_time */
 #define POOL_HANDOFF_TRIES	3	/* workers a client may be sent to */
 #define POOL_SPAWN_BURST	8	/* workers starting at once */
+#define POOL_SPAWN_GRACE	0.005	/* seconds a client waits for a busy worker first */
 #define WORKER_FD		SPAWNER_CHANNEL_FD
 #define POOL_EARLY_EXITS	16	/* exits seen before the spawner's reply */
 
@@ -87,6 +88,7 @@ static struct {
 	ev_tstamp throttle_delay;
 	ev_tstamp restart_delay;
 	ev_timer tick;			/* ends a throttle, checks the cool-down */
+	ev_timer grace;			/* the end of POOL_SPAWN_GRACE */
 	ev_child children;		/* every child of the screen */
 	ev_io	spawner_io;		/* the spawner's replies */
 	unsigned long spawn_requests, spawn_replies;
@@ -670,6 +672,7 @@ pool_dispatch(void)
 {
 	struct worker *w;
 	int starting = 0, busy = 0;
+	ev_tstamp waited;
 
 	if (pool.shutting_down)
 		return;
@@ -687,6 +690,20 @@ pool_dispatch(void)
 		pool_warn_saturated(pool_queue_head());
 	if (ev_now(screen.loop) < pool.throttle_until)
 		return;
+	/*
+	 * A worker takes a millisecond or two to start, a short session
+	 * less than that: give the busy ones POOL_SPAWN_GRACE to free up
+	 * before starting more, or every burst of clients would grow the
+	 * pool (and its CPU, and its max_use churn) for nothing.
+	 */
+	waited = ev_now(screen.loop) - (pool.waitq.head->deadline - pool.waitq.interval);
+	if (pool.count > 0 && waited < POOL_SPAWN_GRACE) {
+		if (!ev_is_active(&pool.grace)) {
+			ev_timer_set(&pool.grace, POOL_SPAWN_GRACE - waited, 0.);
+			ev_timer_start(screen.loop, &pool.grace);
+		}
+		return;
+	}
 	while ((size_t)starting < pool.waitq.count && starting < POOL_SPAWN_BURST &&
 	    pool.count < pool.limit) {
 		if (pool_spawn() != 0)
@@ -784,6 +801,7 @@ pool_init(void)
 		ev_unref(screen.loop);
 	}
 	/* The cool-down is checked on a slow tick, cheap and good to a second. */
+	ev_timer_init(&pool.grace, pool_tick_event, 0., 0.);
 	ev_timer_init(&pool.tick, pool_tick_event, 1.0, 1.0);
 	ev_timer_start(screen.loop, &pool.tick);
 	ev_unref(screen.loop);
