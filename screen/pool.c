@@ -66,6 +66,7 @@ struct worker {
 	int	served;			/* sessions it took */
 	int	was_ready;		/* it said READY at least once */
 	ev_tstamp started;
+	ev_tstamp busy_since;		/* its BUSY for the current session */
 	ev_io	io;
 	struct session *sent;		/* W_SENT: the session on its way */
 	struct client_ip *cip;		/* W_BUSY: whose session it runs */
@@ -89,6 +90,7 @@ static struct {
 	ev_tstamp restart_delay;
 	ev_timer tick;			/* ends a throttle, checks the cool-down */
 	ev_timer grace;			/* the end of POOL_SPAWN_GRACE */
+	ev_tstamp session_avg;		/* moving average of a session in a worker */
 	ev_child children;		/* every child of the screen */
 	ev_io	spawner_io;		/* the spawner's replies */
 	unsigned long spawn_requests, spawn_replies;
@@ -202,6 +204,10 @@ pool_worker_status(struct worker *w, char status)
 		w->state = W_IDLE;
 		break;
 	case HANDOFF_DONE:
+		if (w->busy_since > 0)
+			pool.session_avg += (ev_now(screen.loop) - w->busy_since -
+			    pool.session_avg) / 16;
+		w->busy_since = 0;
 		if (w->cip != NULL) {
 			clients_release_worker(w->cip);
 			w->cip = NULL;
@@ -223,6 +229,7 @@ pool_worker_status(struct worker *w, char status)
 		w->cip = w->sent->cip;
 		w->cip->in_workers++;
 		w->served++;
+		w->busy_since = ev_now(screen.loop);
 		session_handed_off(w->sent);
 		w->sent = NULL;
 		w->state = W_BUSY;
@@ -691,13 +698,16 @@ pool_dispatch(void)
 	if (ev_now(screen.loop) < pool.throttle_until)
 		return;
 	/*
-	 * A worker takes a millisecond or two to start, a short session
-	 * less than that: give the busy ones POOL_SPAWN_GRACE to free up
-	 * before starting more, or every burst of clients would grow the
-	 * pool (and its CPU, and its max_use churn) for nothing.
+	 * A worker takes a millisecond or two to start.  While sessions
+	 * are shorter than POOL_SPAWN_GRACE (clients that connect and
+	 * quit), give the busy workers that long to free up before
+	 * starting more, or every burst of such clients would grow the
+	 * pool (and its CPU, and its max_use churn) for nothing.  Longer
+	 * sessions will not end in time: start one at once.
 	 */
 	waited = ev_now(screen.loop) - (pool.waitq.head->deadline - pool.waitq.interval);
-	if (pool.count > 0 && waited < POOL_SPAWN_GRACE) {
+	if (pool.count > 0 && pool.session_avg < POOL_SPAWN_GRACE &&
+	    waited < POOL_SPAWN_GRACE) {
 		if (!ev_is_active(&pool.grace)) {
 			ev_timer_set(&pool.grace, POOL_SPAWN_GRACE - waited, 0.);
 			ev_timer_start(screen.loop, &pool.grace);
