@@ -31,6 +31,7 @@
 #include "screen/pool.h"
 #include "screen/screen.h"
 #include "screen/session.h"
+#include "screen/spawner.h"
 
 #define DRAIN_LIMIT	30.0	/* seconds a SIGTERM drain may take */
 #define CTL_PATH_MAX	107	/* sun_path less its NUL */
@@ -305,8 +306,14 @@ daemon_run(void)
 	struct conf_err err;
 	char tag[256];
 	long nofile;
+	int spawner_err;
 
 	memset(&err, 0, sizeof(err));
+	/*
+	 * The worker spawner first, before anything is opened or allocated:
+	 * it inherits none of it (no cache, no listeners, no event loop).
+	 */
+	spawner_err = spawner_start() == 0 ? 0 : errno;
 	nofile = daemon_nofile = daemon_raise_nofile();
 	screen.loop = ev_default_loop(EVFLAG_SIGNALFD);
 	if (daemon_load(&screen.conf, &screen.conf_stress, &screen.access, &screen.p,
@@ -343,7 +350,7 @@ daemon_run(void)
 	signal(SIGPIPE, SIG_IGN);
 	screen.started = ev_now(screen.loop);
 	daemon_timers_init();
-	pool_init();
+	pool_init(spawner_err);
 	msg_info("daemon started -- open file limit %ld: up to %ld clients can be held",
 	    nofile, screen.p.pre_queue_limit);
 

@@ -786,7 +786,7 @@ pool_configure(struct conf *c)
 }
 
 void
-pool_init(void)
+pool_init(int spawner_err)
 {
 	struct conf *c = screen.conf;
 	const char *dir = conf_str(c, "daemon_directory");
@@ -802,10 +802,11 @@ pool_init(void)
 	ev_child_init(&pool.children, pool_child_event, 0, 0);
 	ev_child_start(screen.loop, &pool.children);
 	ev_unref(screen.loop);
-	if (spawner_start() != 0)
+	if (spawner_fd() < 0) {
+		errno = spawner_err;
 		msg_warn_tag(pool.master_tag, "cannot start the worker spawner: %m: "
 		    "starting workers directly");
-	else {
+	} else {
 		ev_io_init(&pool.spawner_io, pool_spawner_event, spawner_fd(), EV_READ);
 		ev_io_start(screen.loop, &pool.spawner_io);
 		ev_unref(screen.loop);

@@ -15,7 +15,8 @@
 
 struct session;
 
-void	pool_init(void);
+/* spawner_err: why spawner_start() failed, or 0 (see spawner.h). */
+void	pool_init(int spawner_err);
 /* Apply backend_* settings after a reload (limits, stress mode, timers). */
 void	pool_configure(struct conf *);
 /* Hand this session to a worker, now or when one is idle. */
