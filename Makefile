@@ -14,8 +14,8 @@ CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Werror
 VERSION = 0.1
 CPPFLAGS += -D_GNU_SOURCE -I. -DDOORMAN_VERSION=\"$(VERSION)\"
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS)
-LDLIBS_SCREEN = -lev -lldns -llmdb -lhiredis -lssl -lcrypto
+ALL_CFLAGS = -std=gnu11 -pthread $(WARN) $(CFLAGS)
+LDLIBS_SCREEN = -lev -lldns -llmdb -lhiredis -lssl -lcrypto -pthread
 LDLIBS_SMTPD = -lev -lssl -lcrypto
 
 # Sanitizer builds keep their binaries apart (build-san/bin), so that a

@@ -9,8 +9,8 @@
  *   DONE   when the session is over.
  * DONE and the READY that follows go as one message.  A worker that is
  * going to exit (max_use reached, EOF from the screen) sends DONE and no
- * READY.  A bad record gets READY again: the fd was
- * not taken, the screen still holds its copy and may hand it elsewhere.
+ * READY.  A bad record gets READY again: the fd was not taken, the
+ * screen still holds its copy and may hand it elsewhere.
  */
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -7,9 +7,13 @@
  * yet written, so that a client that just passed is found at once.
  * Updates and cleanup deletions collect in that batch, and one write
  * transaction commits it every FLUSH_DELAY seconds (or at FLUSH_MAX
- * entries): the loop pays one fsync per batch, not per client, and
- * because LMDB commits are atomic a crash loses at most the last batch
- * and never leaves a damaged file.
+ * entries), in a writer thread: the loop never waits on an fsync (a slow
+ * disk's fsync would stall every held client), lookups see the batch in
+ * flight until it is in the file, and because LMDB commits are atomic a
+ * crash loses at most the last batch and never leaves a damaged file.
+ * cache_flush() and close commit synchronously.  LMDB allows this: write
+ * transactions only in the writer (one at a time), read transactions
+ * (MDB_NOTLS) in the loop.
  *
  * Cleanup works like postscreen's: every screen_cache_cleanup_interval,
  * a pseudo-thread walks the file CLEANUP_STEP entries per loop pass and
@@ -18,6 +22,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +64,20 @@ struct lmdb_cache {
 	time_t	last_done;		/* cleanup stamp to write, 0 = none */
 	ev_timer flush_timer;
 
+	/* The writer thread and the batch it commits (read-only meanwhile). */
+	int	writer_ok;		/* the thread runs */
+	pthread_t writer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int	work;			/* 1: inflight is the writer's; 0: done */
+	int	quit;
+	int	result;			/* LMDB code of the last commit */
+	int	grows;			/* map growths for this batch */
+	struct pending *inflight;	/* NULL when none */
+	size_t	ninflight;
+	time_t	inflight_done;		/* its cleanup stamp */
+	ev_async done;			/* the writer finished a batch */
+
 	ev_timer cleanup_timer;		/* start of the next run */
 	ev_check cleanup_check;		/* one step per loop pass */
 	ev_idle	cleanup_idle;		/* keeps the loop turning meanwhile */
@@ -68,6 +88,7 @@ struct lmdb_cache {
 };
 
 static void lmdb_flush(struct cache *);
+static void flush_async(struct lmdb_cache *);
 
 static MDB_txn *
 rtxn_get(struct lmdb_cache *lc)
@@ -135,15 +156,14 @@ pending_set(struct lmdb_cache *lc, const void *key, size_t keylen, int del,
 }
 
 static void
-pending_clear(struct lmdb_cache *lc)
+batch_free(struct pending **batch)
 {
 	struct pending *p, *tmp;
 
-	HASH_ITER(hh, lc->pending, p, tmp) {
-		HASH_DEL(lc->pending, p);
+	HASH_ITER(hh, *batch, p, tmp) {
+		HASH_DEL(*batch, p);
 		free(p);
 	}
-	lc->npending = 0;
 }
 
 static void
@@ -166,7 +186,10 @@ lmdb_lookup(struct cache *c, const char *ip, cache_lookup_fn *cb, void *arg)
 	size_t	keylen = strlen(ip);
 	int	rc, found = 0, corrupt = 0;
 
-	if ((p = pending_find(lc, ip, keylen)) != NULL) {
+	/* The newest first: the batch, then the one being written. */
+	if ((p = pending_find(lc, ip, keylen)) == NULL)
+		HASH_FIND(hh, lc->inflight, ip, keylen, p);
+	if (p != NULL) {
 		if (p->del)
 			cb(arg, 0, NULL);
 		else {
@@ -204,7 +227,7 @@ lmdb_update(struct cache *c, const char *ip, const struct cache_record *rec)
 
 	pending_set(lc, ip, strlen(ip), 0, rec);
 	if (lc->npending >= FLUSH_MAX)
-		lmdb_flush(c);
+		flush_async(lc);
 }
 
 /* Make the map bigger after MDB_MAP_FULL; 0 when it cannot grow. */
@@ -233,9 +256,9 @@ grow_map(struct lmdb_cache *lc)
 	return 1;
 }
 
-/* One attempt to commit the batch; an LMDB error code. */
+/* One attempt to commit a batch; an LMDB error code.  Any thread. */
 static int
-write_batch(struct lmdb_cache *lc)
+write_batch(struct lmdb_cache *lc, struct pending *batch, time_t last_done)
 {
 	struct pending *p, *tmp;
 	char	val[CACHE_RECORD_MAX], stamp[32];
@@ -245,7 +268,7 @@ write_batch(struct lmdb_cache *lc)
 
 	if ((rc = mdb_txn_begin(lc->env, NULL, 0, &txn)) != 0)
 		return rc;
-	HASH_ITER(hh, lc->pending, p, tmp) {
+	HASH_ITER(hh, batch, p, tmp) {
 		k.mv_data = p->key;
 		k.mv_size = p->keylen;
 		if (p->del) {
@@ -262,8 +285,8 @@ write_batch(struct lmdb_cache *lc)
 		if (rc != 0)
 			goto fail;
 	}
-	if (lc->last_done != 0) {
-		n = snprintf(stamp, sizeof(stamp), "%lld", (long long)lc->last_done);
+	if (last_done != 0) {
+		n = snprintf(stamp, sizeof(stamp), "%lld", (long long)last_done);
 		k.mv_data = (void *)LAST_CLEANUP;
 		k.mv_size = strlen(LAST_CLEANUP);
 		v.mv_data = stamp;
@@ -277,26 +300,194 @@ fail:
 	return rc;
 }
 
+/* Commit a batch here and now, growing the map as needed; an LMDB code. */
+static int
+commit_now(struct lmdb_cache *lc, struct pending *batch, time_t last_done)
+{
+	int	rc, tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		rc = write_batch(lc, batch, last_done);
+		if (rc != MDB_MAP_FULL || !grow_map(lc))
+			break;
+	}
+	return rc;
+}
+
+static void
+warn_failed(struct lmdb_cache *lc, size_t n, int rc)
+{
+	cache_warn_limited(&lc->base, "cache %s: write of %zu entries failed: %s",
+	    lc->base.name, n, mdb_strerror(rc));
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct lmdb_cache *lc = arg;
+	int	rc;
+
+	pthread_mutex_lock(&lc->mu);
+	for (;;) {
+		while (!lc->work && !lc->quit)
+			pthread_cond_wait(&lc->cv, &lc->mu);
+		if (!lc->work)
+			break;
+		pthread_mutex_unlock(&lc->mu);
+		rc = write_batch(lc, lc->inflight, lc->inflight_done);
+		pthread_mutex_lock(&lc->mu);
+		lc->result = rc;
+		lc->work = 0;
+		pthread_cond_broadcast(&lc->cv);
+		ev_async_send(lc->base.loop, &lc->done);
+	}
+	pthread_mutex_unlock(&lc->mu);
+	return NULL;
+}
+
+static void
+writer_submit(struct lmdb_cache *lc)
+{
+	pthread_mutex_lock(&lc->mu);
+	lc->work = 1;
+	pthread_cond_broadcast(&lc->cv);
+	pthread_mutex_unlock(&lc->mu);
+}
+
+/*
+ * The loop's side of a finished commit: grow the map and resubmit after
+ * MDB_MAP_FULL (only here, where no transaction is open), else drop the
+ * batch, and start on what piled up meanwhile.
+ */
+static void
+writer_finished(struct lmdb_cache *lc)
+{
+	int	rc;
+
+	if (lc->inflight == NULL && lc->inflight_done == 0)
+		return;
+	pthread_mutex_lock(&lc->mu);
+	rc = lc->work ? -1 : lc->result;
+	pthread_mutex_unlock(&lc->mu);
+	if (rc == -1)
+		return;			/* still at it */
+	if (rc == MDB_MAP_FULL && lc->grows++ < 4 && grow_map(lc)) {
+		writer_submit(lc);
+		return;
+	}
+	if (rc != 0)
+		warn_failed(lc, lc->ninflight, rc);
+	/* Either way the batch is gone: retrying a failing write forever helps no one. */
+	batch_free(&lc->inflight);
+	lc->ninflight = 0;
+	lc->inflight_done = 0;
+	lc->grows = 0;
+	if (lc->npending > 0 && !ev_is_active(&lc->flush_timer))
+		flush_async(lc);
+}
+
+static void
+writer_done_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	writer_finished(w->data);
+}
+
+/* Wait until no batch is in flight (the loop's side included). */
+static void
+writer_wait(struct lmdb_cache *lc)
+{
+	while (lc->inflight != NULL || lc->inflight_done != 0) {
+		pthread_mutex_lock(&lc->mu);
+		while (lc->work)
+			pthread_cond_wait(&lc->cv, &lc->mu);
+		pthread_mutex_unlock(&lc->mu);
+		writer_finished(lc);
+	}
+}
+
+/* Hand the batch to the writer; if it is busy, the batch waits for it. */
+static void
+flush_async(struct lmdb_cache *lc)
+{
+	ev_timer_stop(lc->base.loop, &lc->flush_timer);
+	if (lc->npending == 0 && lc->last_done == 0)
+		return;
+	if (!lc->writer_ok) {
+		lmdb_flush(&lc->base);
+		return;
+	}
+	if (lc->inflight != NULL || lc->inflight_done != 0)
+		return;			/* writer_finished() comes back here */
+	lc->inflight = lc->pending;
+	lc->ninflight = lc->npending;
+	lc->inflight_done = lc->last_done;
+	lc->pending = NULL;
+	lc->npending = 0;
+	lc->last_done = 0;
+	writer_submit(lc);
+}
+
+/* cache_flush(): everything in the file when it returns. */
 static void
 lmdb_flush(struct cache *c)
 {
 	struct lmdb_cache *lc = (struct lmdb_cache *)c;
-	int	rc, tries;
+	int	rc;
 
 	ev_timer_stop(c->loop, &lc->flush_timer);
+	if (lc->writer_ok)
+		writer_wait(lc);
 	if (lc->npending == 0 && lc->last_done == 0)
 		return;
-	for (tries = 0; tries < 4; tries++) {
-		rc = write_batch(lc);
-		if (rc != MDB_MAP_FULL || !grow_map(lc))
-			break;
-	}
-	if (rc != 0)
-		cache_warn_limited(c, "cache %s: write of %zu entries failed: %s",
-		    c->name, lc->npending, mdb_strerror(rc));
-	/* Either way the batch is gone: retrying a failing write forever helps no one. */
-	pending_clear(lc);
+	if ((rc = commit_now(lc, lc->pending, lc->last_done)) != 0)
+		warn_failed(lc, lc->npending, rc);
+	batch_free(&lc->pending);
+	lc->npending = 0;
 	lc->last_done = 0;
+}
+
+/* The writer, with every signal blocked: they belong to the loop's signalfd. */
+static void
+writer_start(struct lmdb_cache *lc)
+{
+	sigset_t all, old;
+
+	if (pthread_mutex_init(&lc->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&lc->cv, NULL) != 0) {
+		pthread_mutex_destroy(&lc->mu);
+		return;
+	}
+	ev_async_init(&lc->done, writer_done_cb);
+	lc->done.data = lc;
+	ev_async_start(lc->base.loop, &lc->done);
+	ev_unref(lc->base.loop);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	lc->writer_ok = pthread_create(&lc->writer, NULL, writer_main, lc) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!lc->writer_ok)
+		msg_warn("cache %s: no writer thread: commits in the loop", lc->base.name);
+}
+
+static void
+writer_stop(struct lmdb_cache *lc)
+{
+	if (!lc->writer_ok)
+		return;
+	writer_wait(lc);
+	pthread_mutex_lock(&lc->mu);
+	lc->quit = 1;
+	pthread_cond_broadcast(&lc->cv);
+	pthread_mutex_unlock(&lc->mu);
+	pthread_join(lc->writer, NULL);
+	lc->writer_ok = 0;
+	ev_ref(lc->base.loop);
+	ev_async_stop(lc->base.loop, &lc->done);
+	pthread_cond_destroy(&lc->cv);
+	pthread_mutex_destroy(&lc->mu);
 }
 
 static void
@@ -306,7 +497,7 @@ flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	lmdb_flush(&lc->base);
+	flush_async(lc);
 }
 
 static size_t
@@ -319,6 +510,8 @@ lmdb_size(struct cache *c)
 	MDB_val	k, v;
 	size_t	n = 0;
 
+	if (lc->writer_ok)
+		writer_finished(lc);	/* a committed batch counts once */
 	if ((txn = rtxn_get(lc)) != NULL) {
 		if (mdb_stat(txn, lc->dbi, &st) == 0)
 			n = st.ms_entries;
@@ -331,6 +524,9 @@ lmdb_size(struct cache *c)
 	}
 	/* Pending additions count already (approximately: some may be rewrites). */
 	HASH_ITER(hh, lc->pending, p, tmp)
+		if (!p->del)
+			n++;
+	HASH_ITER(hh, lc->inflight, p, tmp)
 		if (!p->del)
 			n++;
 	return n;
@@ -445,7 +641,7 @@ cleanup_step(struct lmdb_cache *lc)
 	if (done)
 		cleanup_finish(lc);
 	if (lc->npending >= FLUSH_MAX)
-		lmdb_flush(&lc->base);
+		flush_async(lc);
 }
 
 static void
@@ -513,6 +709,7 @@ lmdb_close(struct cache *c)
 		lc->cleaning = 0;
 	}
 	ev_timer_stop(c->loop, &lc->cleanup_timer);
+	writer_stop(lc);
 	lmdb_flush(c);
 	if (lc->rtxn != NULL)
 		mdb_txn_abort(lc->rtxn);
@@ -598,6 +795,7 @@ cache_lmdb_open(struct ev_loop *loop, struct conf *conf, const char *path,
 	lc->cleanup_check.data = lc;
 	ev_idle_init(&lc->cleanup_idle, cleanup_idle_cb);
 	lc->cleanup_idle.data = lc;
+	writer_start(lc);
 
 	/* postscreen's rhythm: the next run is due interval after the last. */
 	last = read_last_done(lc);

@@ -216,15 +216,20 @@ daemon_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	msg_info("reload: configuration %s/doorman.cf", screen.config_dir);
 }
 
-/* Close every session that the dummy engine holds: nothing there is mail. */
+/*
+ * Close every session that the dummy engine holds, and every greeted
+ * one still waiting for its first command: nothing there is mail yet.
+ */
 static void
-daemon_close_engine_sessions(void)
+daemon_close_idle_sessions(void)
 {
+	struct timerlist *lists[] = { &screen.command_time[0], &screen.command_time[1],
+	    &screen.first_command[0], &screen.first_command[1] };
 	struct timer_entry *te;
-	int i;
+	size_t i;
 
-	for (i = 0; i < 2; i++) {
-		while ((te = screen.command_time[i].head) != NULL) {
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		while ((te = lists[i]->head) != NULL) {
 			struct session *s = session_of_timer(te);
 
 			(void)session_send(s, "421 4.3.2 Service shutting down\r\n");
@@ -267,7 +272,7 @@ daemon_terminate(struct ev_loop *loop, ev_signal *w, int revents)
 	draining = 1;
 	msg_info("terminating on signal %d", w->signum);
 	listeners_close();
-	daemon_close_engine_sessions();
+	daemon_close_idle_sessions();
 	/* Reuse started as the drain's start time. */
 	screen.started = ev_now(loop);
 	ev_timer_init(&drain_timer, daemon_drain_check, 0.1, 0.1);

@@ -300,6 +300,13 @@ def test_local_greeting_holds_a_silent_client_in_the_screen():
         read_reply(s)
         check(command(s, "NOOP") == ["250 2.0.0 Ok"], "answered by a worker")
         check(len(d.worker_pids()) == 1, "one worker now")
+        # Shutting down: a greeted client that has said nothing is told so.
+        q = connect(24220, "127.0.0.1")
+        read_reply(q)
+        d.proc.send_signal(signal.SIGTERM)
+        r = read_reply(q, 5)
+        check(r == ["421 4.3.2 Service shutting down"], "told at SIGTERM: %r" % r)
+        command(s, "QUIT")
     finally:
         d.stop()
 

@@ -248,10 +248,17 @@ Test(lmdb, many_updates_flush_without_timer)
 	for (i = 0; i < 2500; i++) {
 		snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 250, i % 250);
 		cache_update(c, ip, &r);
+		/* Whether in the batch, in flight or written: found at once. */
+		cr_assert_eq(lookup(c, ip).found, 1, "%s found right after its update", ip);
+		cr_assert_eq(lookup(c, "10.0.0.0").found, 1);
 	}
+	/* A full batch goes to the writer thread at once, not after the 1 s timer. */
+	run_for(0.3);
 	cr_assert_eq(in_file("10.0.0.0"), 1, "a full batch is written at once");
+	cr_assert_eq(in_file("10.0.3.249"), 1, "and the next one after it");
 	cr_assert_eq(cache_size(c), 2500);
 	cache_close(c);
+	cr_assert_eq(in_file("10.0.9.249"), 1, "the rest at close");
 }
 
 Test(lmdb, corrupt_entry_dropped_and_logged)
