@@ -54,6 +54,8 @@ struct redis_cache {
 	ev_timer connect_timer;		/* deadline of the CONNECTING state */
 	ev_timer dbsize_timer;
 	size_t	dbsize;
+	ev_prepare flush_prep;		/* sends this loop pass's commands */
+	int	unflushed;		/* commands queued since */
 
 	unsigned long inflight;		/* hiredis callbacks still owed to us */
 	int	in_cb;			/* inside one of them: do not free rc */
@@ -422,6 +424,7 @@ redis_lookup(struct cache *c, const char *ip, cache_lookup_fn *cb, void *arg)
 		return NULL;
 	}
 	rc->inflight++;
+	rc->unflushed = 1;
 	req->in_hiredis = 1;
 	ev_timer_init(&req->timer, req_timeout_cb, rc->timeout, 0.);
 	req->timer.data = req;
@@ -451,8 +454,28 @@ redis_update(struct cache *c, const char *ip, const struct cache_record *rec)
 	if (ttl < 1)
 		ttl = 1;
 	if (redisAsyncCommand(rc->ac, void_cb, NULL, "SET %s%s %s EX %lld",
-	    rc->prefix, ip, val, ttl) == REDIS_OK)
+	    rc->prefix, ip, val, ttl) == REDIS_OK) {
 		rc->inflight++;
+		rc->unflushed = 1;
+	}
+}
+
+/*
+ * Before the loop sleeps: write the commands of this pass at once, in
+ * one write, rather than in the next pass when hiredis's write watcher
+ * fires.  A lookup costs one loop pass less, and the loop's rate with it.
+ */
+static void
+flush_prep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct redis_cache *rc = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (rc->unflushed && rc->ac != NULL && rc->state == R_UP) {
+		rc->unflushed = 0;
+		redisAsyncHandleWrite(rc->ac);
+	}
 }
 
 static size_t
@@ -476,6 +499,8 @@ redis_close(struct cache *c)
 	ev_timer_stop(c->loop, &rc->reconnect_timer);
 	ev_timer_stop(c->loop, &rc->connect_timer);
 	ev_timer_stop(c->loop, &rc->dbsize_timer);
+	ev_ref(c->loop);
+	ev_prepare_stop(c->loop, &rc->flush_prep);
 	/* Whoever still waits gets its miss now, not from a dead handle. */
 	DL_FOREACH_SAFE(rc->reqs, req, tmp) {
 		cb = req->cb;
@@ -644,6 +669,10 @@ cache_redis_open(struct ev_loop *loop, struct conf *conf, const char *spec,
 	ev_timer_init(&rc->dbsize_timer, dbsize_timer_cb, DBSIZE_EVERY, DBSIZE_EVERY);
 	rc->dbsize_timer.data = rc;
 	ev_timer_start(loop, &rc->dbsize_timer);
+	ev_prepare_init(&rc->flush_prep, flush_prep_cb);
+	rc->flush_prep.data = rc;
+	ev_prepare_start(loop, &rc->flush_prep);
+	ev_unref(loop);
 	/* Down at start-up is not an error: a shared cache may come later. */
 	redis_connect(rc);
 	return &rc->base;
