@@ -42,13 +42,16 @@ pair(int sv[2])
 	return (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
 }
 
-Test(spawner, child_is_ours_and_gets_its_channel_as_fd_3)
+/*
+ * Start the spawner and have it run "sh -c script" with a channel as fd
+ * 3; what the script writes there lands in out.  The child's pid.
+ */
+static pid_t
+run_script(const char *script, char *out, size_t cap, ssize_t *n)
 {
-	const char *argv[] = { "sh", "-c", "printf hi >&3; exit 3", NULL };
-	char	buf[8];
-	int	sv[2], err = -1, st;
+	const char *argv[] = { "sh", "-c", script, NULL };
+	int	sv[2], err = -1;
 	pid_t	pid;
-	ssize_t	n;
 
 	cr_assert_eq(spawner_start(), 0);
 	cr_assert_eq(pair(sv), 0);
@@ -56,36 +59,38 @@ Test(spawner, child_is_ours_and_gets_its_channel_as_fd_3)
 	close(sv[1]);
 	cr_assert_gt(pid, 0);
 	cr_assert_eq(err, 0);
-	n = recv(sv[0], buf, sizeof(buf), 0);
+	*n = recv(sv[0], out, cap, 0);
+	close(sv[0]);
+	return (pid);
+}
+
+Test(spawner, child_is_ours_and_gets_its_channel_as_fd_3)
+{
+	char	buf[8];
+	int	st;
+	ssize_t	n;
+	pid_t	pid = run_script("printf hi >&3; exit 3", buf, sizeof(buf), &n);
+
 	cr_assert_eq(n, 2);
 	cr_assert_eq(memcmp(buf, "hi", 2), 0);
 	/* Our child, not the spawner's: we reap it and see its status. */
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3);
-	close(sv[0]);
 	spawner_stop();
 }
 
 Test(spawner, only_fds_0_to_3_reach_the_child)
 {
-	const char *argv[] = { "sh", "-c", "ls /proc/self/fd >&3", NULL };
 	char	buf[256];
-	int	sv[2], err = -1, st;
-	pid_t	pid;
+	int	st;
 	ssize_t	n;
+	pid_t	pid = run_script("ls /proc/self/fd >&3", buf, sizeof(buf) - 1, &n);
 
-	cr_assert_eq(spawner_start(), 0);
-	cr_assert_eq(pair(sv), 0);
-	pid = spawn("/bin/sh", argv, sv[1], &err);
-	close(sv[1]);
-	cr_assert_eq(err, 0);
-	n = recv(sv[0], buf, sizeof(buf) - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
 	/* 0-3, and the one ls opens for /proc/self/fd. */
 	cr_assert_str_eq(buf, "0\n1\n2\n3\n4\n", "fds: %s", buf);
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	close(sv[0]);
 	spawner_stop();
 }
 
