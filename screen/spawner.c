@@ -247,6 +247,21 @@ spawner_pid(void)
 	return (spawner_child);
 }
 
+/* Add str and its NUL to buf; 0, or -1 (E2BIG) when it does not fit. */
+static int
+spawner_append(char *buf, size_t cap, size_t *len, const char *str)
+{
+	size_t	n = strlen(str) + 1;
+
+	if (*len + n > cap) {
+		errno = E2BIG;
+		return (-1);
+	}
+	memcpy(buf + *len, str, n);
+	*len += n;
+	return (0);
+}
+
 int
 spawner_request(const char *path, const char *const *argv, int chan)
 {
@@ -258,25 +273,21 @@ spawner_request(const char *path, const char *const *argv, int chan)
 	struct msghdr msg;
 	struct cmsghdr *c;
 	struct iovec iov;
-	size_t	len = 0, n, i;
+	size_t	len = 0, i;
 	ssize_t	sent;
 
 	if (spawner_sock < 0) {
 		errno = ENOTCONN;
 		return (-1);
 	}
-	for (i = 0; i == 0 || argv[i - 1] != NULL; i++) {
-		/* path first, then argv up to its NULL */
-		const char *arg = i == 0 ? path : argv[i - 1];
-
-		n = strlen(arg) + 1;
-		if (len + n > sizeof(buf) || i >= SPAWNER_ARGS_MAX) {
+	if (spawner_append(buf, sizeof(buf), &len, path) != 0)
+		return (-1);
+	for (i = 0; argv[i] != NULL; i++)
+		if (i + 1 >= SPAWNER_ARGS_MAX ||
+		    spawner_append(buf, sizeof(buf), &len, argv[i]) != 0) {
 			errno = E2BIG;
 			return (-1);
 		}
-		memcpy(buf + len, arg, n);
-		len += n;
-	}
 	memset(&msg, 0, sizeof(msg));
 	memset(&u, 0, sizeof(u));
 	iov.iov_base = buf;

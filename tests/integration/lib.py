@@ -21,6 +21,17 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("DOORMAN_BIN") or os.path.join(ROOT, "bin")
 
 
+def stop_process(proc, grace=5):
+    """SIGTERM, then SIGKILL if it is still there after grace seconds; reaped either way."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class TestFailure(Exception):
     pass
 
@@ -70,13 +81,7 @@ class SmtpSink:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -167,13 +172,7 @@ screen_greet_wait = {greet_wait}
     def stop(self, keep=False, drain=5):
         """SIGTERM, then SIGKILL after `drain` seconds (a test that left a
         client connected need not wait for the whole drain)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(drain)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, drain)
         for pid in self.worker_pids():
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -306,12 +305,7 @@ class DnsServer:
         self.txt("reset.ctl")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc)
 
 
 class RedisServer:
@@ -331,12 +325,6 @@ class RedisServer:
         wait_until(lambda: port_open(self.port), 10, "redis-server on port %d" % self.port)
 
     def stop(self, remove=True):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -135,3 +135,15 @@ Test(spawner, request_without_spawner_fails)
 	cr_assert_eq(spawner_request("/bin/true", argv, 0), -1);
 	cr_assert_eq(errno, ENOTCONN);
 }
+
+Test(spawner, oversized_request_is_refused_here)
+{
+	static char big[20000];
+	const char *argv[] = { "x", big, NULL };
+
+	memset(big, 'a', sizeof(big) - 1);
+	cr_assert_eq(spawner_start(), 0);
+	cr_assert_eq(spawner_request("/bin/true", argv, 0), -1);
+	cr_assert_eq(errno, E2BIG);
+	spawner_stop();
+}
