@@ -118,6 +118,7 @@ main(int argc, char **argv)
 	snprintf(tag, sizeof(tag), "%s/smtpd", conf_str(c, "syslog_name"));
 	if (log_open(tag, conf_str(c, "maillog_file")) < 0)
 		msg_fatal("cannot open log: %s", strerror(errno));
+	log_buffer(1);		/* written whenever the worker waits (netio.c) */
 
 	/* The socketpair end: it must be there, and a SEQPACKET socket. */
 	if (fcntl(sock, F_GETFD) < 0 ||

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend/netio.h"
+#include "conf/log.h"
 
 int64_t
 netio_now(void)
@@ -58,6 +59,7 @@ wait_fd(int fd, short events, int64_t deadline)
 	int64_t	left;
 	int	r;
 
+	log_flush();	/* held lines never wait with us */
 	for (;;) {
 		left = deadline - netio_now();
 		if (left <= 0)

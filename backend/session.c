@@ -316,6 +316,7 @@ error_sleep(struct session *s)
 		return;
 	ts.tv_sec = s->p->error_sleep_ms / 1000;
 	ts.tv_nsec = (s->p->error_sleep_ms % 1000) * 1000000;
+	log_flush();
 	nanosleep(&ts, NULL);
 }
 

@@ -32,6 +32,8 @@ status(int sock, const char *st)
 	struct pollfd pfd;
 	int	tries;
 
+	/* Our lines about a client come before the screen hears of it. */
+	log_flush();
 	for (tries = 0; tries < 50; tries++) {
 		if (handoff_send_status(sock, st) == 0)
 			return (0);

@@ -3,10 +3,12 @@
  *
  * Every message is formatted into one bounded buffer and leaves in one
  * write(2) on an O_APPEND descriptor, so that the screen and its
- * workers can share a log file without tearing each other's lines and
- * without stdio buffering hiding a line when a process dies.  Before
- * log_open() everything goes to stderr as "program: text", which is
- * how start-up errors reach the admin.
+ * workers can share a log file without tearing each other's lines.
+ * A busy process may hold whole lines back (log_buffer()) and write
+ * them together at its next pause (log_flush()): a write to a file
+ * costs a journal update, and a client's session logs several lines.
+ * Before log_open() everything goes to stderr as "program: text", which
+ * is how start-up errors reach the admin.
  */
 #include <sys/types.h>
 
@@ -22,8 +24,12 @@
 
 #include "conf/log.h"
 
-/* Longest line we emit; longer messages are cut (never split). */
+/* Longest text we emit; longer messages are cut (never split). */
 #define LOG_LINE_MAX	4000
+/* "Mmm dd hh:mm:ss host tag[pid]: ": host and tag are under 256 each. */
+#define LOG_HEADER_MAX	600
+/* Lines held back by log_buffer(): a few sessions' worth. */
+#define LOG_HOLD_SIZE	16384
 
 enum log_dest { DEST_STDERR, DEST_SYSLOG, DEST_FILE };
 
@@ -32,6 +38,9 @@ static int log_fd = -1;
 static int also_stderr;
 static char cur_tag[256];
 static char host[256];
+static char held[LOG_HOLD_SIZE];	/* whole lines, for log_fd */
+static size_t held_len;
+static int holding;
 
 static const char *
 default_tag(void)
@@ -119,6 +128,7 @@ log_also_stderr(int on)
 void
 log_close(void)
 {
+	log_flush();
 	if (dest == DEST_FILE && log_fd >= 0)
 		close(log_fd);
 	else if (dest == DEST_SYSLOG)
@@ -146,62 +156,103 @@ write_line(int fd, const char *buf, size_t len)
 }
 
 /*
- * The file's time stamp, formatted once a second, and our pid, asked
- * once (a busy screen logs several lines per connection).  Workers are
- * exec'd, never forked, so a cached pid stays true.
+ * The head of a file line, "Mmm dd hh:mm:ss host tag[pid]: ", made
+ * again only when the second or the tag changes (a busy screen logs
+ * several lines per connection).  Workers are exec'd, never forked, so
+ * the pid asked once stays true.
  */
-static const char *
-log_stamp(void)
+static size_t
+file_header(const char *tag, char *buf)
 {
-	static char stamp[32];
+	static char head[LOG_HEADER_MAX];
+	static size_t head_len;
+	static char head_tag[256];
 	static time_t last = -1;
+	static pid_t pid;
 	time_t	now = time(NULL);
 	struct tm tm;
+	char	stamp[32];
+	int	n;
 
-	if (now != last) {
+	if (now != last || strcmp(tag, head_tag) != 0) {
+		if (pid == 0)
+			pid = getpid();
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
+		n = snprintf(head, sizeof(head), "%s %s %.255s[%ld]: ", stamp,
+		    log_host(), tag, (long)pid);
+		head_len = n < 0 ? 0 : (size_t)n >= sizeof(head) ?
+		    sizeof(head) - 1 : (size_t)n;
+		snprintf(head_tag, sizeof(head_tag), "%s", tag);
 		last = now;
 	}
-	return (stamp);
+	memcpy(buf, head, head_len);
+	return (head_len);
 }
 
-static long
-log_pid(void)
+void
+log_buffer(int on)
 {
-	static pid_t pid;
+	static int registered;
 
-	if (pid == 0)
-		pid = getpid();
-	return ((long)pid);
+	if (!on)
+		log_flush();
+	holding = on;
+	/* Whatever way the process ends, held lines are written. */
+	if (on && !registered && atexit(log_flush) == 0)
+		registered = 1;
 }
 
-/* Append "\n", cutting text so that the line fits. */
-static size_t
-finish_line(char *buf, size_t off, size_t size)
+void
+log_flush(void)
 {
-	if (off > size - 2)
-		off = size - 2;
-	buf[off++] = '\n';
-	buf[off] = '\0';
-	return off;
+	int	saved = errno;
+
+	if (held_len > 0 && log_fd >= 0)
+		write_line(log_fd, held, held_len);
+	held_len = 0;
+	errno = saved;
+}
+
+static void
+file_line(const char *line, size_t len)
+{
+	if (!holding) {
+		write_line(log_fd, line, len);
+		return;
+	}
+	if (held_len + len > sizeof(held))
+		log_flush();
+	if (len > sizeof(held)) {
+		write_line(log_fd, line, len);
+		return;
+	}
+	memcpy(held + held_len, line, len);
+	held_len += len;
 }
 
 static void
 emit(int prio, const char *tag, const char *prefix, const char *fmt,
     va_list ap)
 {
-	char text[LOG_LINE_MAX];
-	char line[LOG_LINE_MAX + 512];
-	char *p;
-	size_t off;
-	int n, saved = errno;
+	char	line[LOG_HEADER_MAX + LOG_LINE_MAX + 2];
+	char	err[LOG_LINE_MAX + 300];
+	char	*text, *p;
+	size_t	hlen, plen, len;
+	int	n, saved = errno;
 
-	n = snprintf(text, sizeof(text), "%s", prefix);
-	if (n < 0)
-		n = 0;
+	if (tag == NULL)
+		tag = default_tag();
+	/* The text is formatted once, in place, behind the file's head. */
+	hlen = dest == DEST_FILE ? file_header(tag, line) : 0;
+	text = line + hlen;
+	plen = strlen(prefix);
+	memcpy(text, prefix, plen);
 	errno = saved;		/* keep %m meaningful */
-	vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
+	n = vsnprintf(text + plen, LOG_LINE_MAX - plen, fmt, ap);
+	len = plen + (n < 0 ? 0 : (size_t)n >= LOG_LINE_MAX - plen ?
+	    LOG_LINE_MAX - plen - 1 : (size_t)n);
+	text[len] = '\0';
 
 	/*
 	 * One message, one line: control characters (a client's CR or LF
@@ -210,13 +261,11 @@ emit(int prio, const char *tag, const char *prefix, const char *fmt,
 	for (p = text; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	if (tag == NULL)
-		tag = default_tag();
 
 	if (dest == DEST_STDERR || also_stderr) {
-		n = snprintf(line, sizeof(line), "%s: %s", tag, text);
-		off = finish_line(line, n < 0 ? 0 : (size_t)n, sizeof(line));
-		write_line(STDERR_FILENO, line, off);
+		n = snprintf(err, sizeof(err), "%s: %s\n", tag, text);
+		write_line(STDERR_FILENO, err, n < 0 ? 0 : (size_t)n >=
+		    sizeof(err) ? sizeof(err) - 1 : (size_t)n);
 	}
 	if (dest == DEST_SYSLOG) {
 		if (tag != default_tag()) {
@@ -226,10 +275,8 @@ emit(int prio, const char *tag, const char *prefix, const char *fmt,
 		} else
 			syslog(prio, "%s", text);
 	} else if (dest == DEST_FILE) {
-		n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s", log_stamp(),
-		    log_host(), tag, log_pid(), text);
-		off = finish_line(line, n < 0 ? 0 : (size_t)n, sizeof(line));
-		write_line(log_fd, line, off);
+		text[len] = '\n';
+		file_line(line, hlen + len + 1);
 	}
 	errno = saved;
 }
@@ -272,6 +319,7 @@ msg_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	emit(LOG_CRIT, NULL, "fatal: ", fmt, ap);
 	va_end(ap);
+	log_flush();
 	exit(1);
 }
 

@@ -22,6 +22,14 @@ void	log_set_hostname(const char *name);
 /* Also copy every message to stderr (interactive commands). */
 void	log_also_stderr(int on);
 void	log_close(void);
+/*
+ * Hold whole lines back (maillog_file only) until log_flush(), the
+ * buffer fills, log_buffer(0), log_close() or exit.  A process that
+ * holds lines flushes them before it waits for anything, and before it
+ * hands a client to another process, so that lines keep their order.
+ */
+void	log_buffer(int on);
+void	log_flush(void);
 
 void	msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -39,6 +39,7 @@
 struct screen screen;
 
 static ev_signal sig_term, sig_int, sig_hup;
+static ev_prepare log_pause;	/* writes the lines of a loop pass */
 static ev_timer retired_timer;
 /* What a reload replaced, kept until the lookups that use it are over. */
 static struct rbl *retired_rbl;
@@ -112,6 +113,19 @@ daemon_timers_init(void)
 	    conf_time(screen.conf, "smtpd_timeout"));
 	timerlist_init(&screen.first_command[1], screen.loop,
 	    conf_time(screen.conf_stress, "smtpd_timeout"));
+}
+
+/*
+ * The lines of one loop pass leave in one write, before the loop
+ * sleeps; a client's lines also leave before its hand-off (pool.c).
+ */
+static void
+daemon_log_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_flush();
 }
 
 static int
@@ -365,6 +379,9 @@ daemon_run(void)
 	ev_signal_start(screen.loop, &sig_term);
 	ev_signal_start(screen.loop, &sig_int);
 	ev_signal_start(screen.loop, &sig_hup);
+	ev_prepare_init(&log_pause, daemon_log_flush);
+	ev_prepare_start(screen.loop, &log_pause);
+	log_buffer(1);
 	listeners_start();
 	ev_run(screen.loop, 0);
 	control_close();

@@ -242,8 +242,11 @@ pool_worker_status(struct worker *w, char status)
 }
 
 /*
- * Read the statuses a worker has sent; with all, until none is left
- * (it has exited: its last BUSY and DONE must count before its end).
+ * Read the statuses a worker has sent: one message per readiness
+ * event (the loop reports the socket again while more wait, and a
+ * read that finds nothing is a wasted system call per session); with
+ * all, until none is left (it has exited: its last BUSY and DONE must
+ * count before its end).
  */
 static void
 pool_read_statuses(struct worker *w, int all)
@@ -251,7 +254,7 @@ pool_read_statuses(struct worker *w, int all)
 	char statuses[16];
 	int rc, i, j;
 
-	for (i = 0; (all || i < 16) && w->fd >= 0; i++) {
+	for (i = 0; (all || i < 1) && w->fd >= 0; i++) {
 		rc = handoff_recv_status(w->fd, statuses, sizeof(statuses));
 		if (rc < 0 && errno == EINTR)
 			continue;
@@ -580,6 +583,7 @@ pool_send(struct worker *w, struct session *s)
 	struct handoff h;
 
 	pool_fill_record(s, &h);
+	log_flush();	/* the screen's lines about the client come first */
 	if (handoff_send(w->fd, &h, s->fd) != 0) {
 		if (errno == EAGAIN)
 			return (-1);

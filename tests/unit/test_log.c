@@ -1,7 +1,8 @@
 /*
  * test_log - postscreen's time format, C escapes of client bytes, and
  * the maillog_file line format (one write per line, also when several
- * processes append to the same file).
+ * processes append to the same file), and lines held back until a
+ * flush, a full buffer or the process's end.
  */
 #include <criterion/criterion.h>
 
@@ -77,6 +78,7 @@ setup(void)
 static void
 teardown(void)
 {
+	log_buffer(0);
 	log_close();
 	unlink(logp);
 	rmdir(dir);
@@ -196,4 +198,83 @@ Test(log, concurrent_appends, .init = setup, .fini = teardown)
 	}
 	cr_expect_eq(count, NPROC * NLINES, "got %d lines, want %d", count,
 	    NPROC * NLINES);
+}
+
+Test(log, held_lines_wait_for_flush, .init = setup, .fini = teardown)
+{
+	char buf[8192];
+
+	cr_assert_eq(log_open("t", logp), 0);
+	log_buffer(1);
+	msg_info("first");
+	msg_warn("second");
+	cr_expect_eq(slurp(buf, sizeof(buf)), 0, "held line written: %s", buf);
+	log_flush();
+	slurp(buf, sizeof(buf));
+	cr_expect(strstr(buf, "]: first\n") != NULL && strstr(buf,
+	    "]: warning: second\n") > strstr(buf, "]: first\n"), "got %s", buf);
+	/* Not holding: each line at once. */
+	log_buffer(0);
+	msg_info("third");
+	slurp(buf, sizeof(buf));
+	cr_expect(strstr(buf, "]: third\n") != NULL, "got %s", buf);
+}
+
+Test(log, held_lines_full_buffer_in_order, .init = setup, .fini = teardown)
+{
+	static char buf[1 << 20], big[6000];
+	char want[32], *line, *save;
+	int i, k = 0;
+
+	memset(big, 'y', sizeof(big) - 1);
+	cr_assert_eq(log_open("t", logp), 0);
+	log_buffer(1);
+	for (i = 0; i < 2000; i++)
+		msg_info("line %d", i);
+	msg_info("%s", big);		/* cut to one line, still in order */
+	msg_info("line %d", i);
+	cr_expect(slurp(buf, sizeof(buf)) > 0, "a full buffer is written");
+	log_close();			/* writes the rest */
+	slurp(buf, sizeof(buf));
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, "yyyy") != NULL) {
+			cr_expect_eq(k, 2000, "long line out of order");
+			continue;
+		}
+		snprintf(want, sizeof(want), "]: line %d", k++);
+		cr_expect(strstr(line, want) != NULL, "got %s, want %s", line,
+		    want);
+	}
+	cr_expect_eq(k, 2001);
+}
+
+/* exit(), return from main and msg_fatal() write what was held. */
+Test(log, held_lines_written_at_exit, .init = setup, .fini = teardown)
+{
+	char buf[8192];
+	int status;
+	pid_t pid;
+
+	if ((pid = fork()) == 0) {
+		if (log_open("t", logp) != 0)
+			_exit(2);
+		log_buffer(1);
+		msg_info("before exit");
+		exit(0);
+	}
+	cr_assert(pid > 0);
+	waitpid(pid, &status, 0);
+	if ((pid = fork()) == 0) {
+		if (log_open("t", logp) != 0)
+			_exit(2);
+		log_buffer(1);
+		msg_fatal("the end");
+	}
+	cr_assert(pid > 0);
+	waitpid(pid, &status, 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	slurp(buf, sizeof(buf));
+	cr_expect(strstr(buf, "]: before exit\n") != NULL, "got %s", buf);
+	cr_expect(strstr(buf, "]: fatal: the end\n") != NULL, "got %s", buf);
 }
