@@ -47,7 +47,7 @@ enum cmd_kind {
 	K_RELAY,		/* forward, relay the reply */
 	K_DATA,			/* forward, then stream the message */
 	K_AUTH,			/* forward, then relay 334 rounds */
-	K_QUIT,			/* forward, relay, end */
+	K_QUIT,			/* forward, answer, end */
 	K_NOTREC,		/* 502 5.5.2 command not recognized */
 	K_NOTIMPL,		/* 502 5.5.1 command not implemented */
 	K_UNKNOWN		/* 500 5.5.2 command not recognized */
@@ -701,6 +701,17 @@ command_loop(struct session *s)
 				goto replied;
 			}
 		}
+		/*
+		 * QUIT goes on to the MTA, but the 221 is ours, as smtpd
+		 * does with its proxy filter: the MTA's answer carries
+		 * nothing, and waiting for it costs the worker a wake-up.
+		 */
+		if (cmds[idx].kind == K_QUIT) {
+			(void)upstream_send_line(s, len);
+			count(s, idx, 221);
+			client_reply(s, "221 2.0.0 Bye");
+			return;
+		}
 		switch (cmds[idx].kind) {
 		case K_UNKNOWN:
 			count(s, idx, code = 500);
@@ -787,8 +798,6 @@ command_loop(struct session *s)
 			note_reply(s, idx, r);
 		}
 		rc = client_write(s, shown->text, shown->len);
-		if (cmds[idx].kind == K_QUIT)
-			return;
 		if (r->code == 421) {
 			/* The upstream hangs up; so do we. */
 			upstream_close(s);
