@@ -50,7 +50,7 @@ ALL_LIBS	= $(SCREEN_LIB) $(SMTPD_LIB) $(RBL_LIB) $(CACHE_LIB) $(HANDOFF_LIB) $(C
 
 UNIT_BIN	= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit integration demo install bench fuzz clean check-deps
+.PHONY: all test unit integration demo install bench bench-paired fuzz clean check-deps
 all: $(BINDIR)/doorman $(BINDIR)/doorman-smtpd
 
 $(B)/%.o: %.c
@@ -104,6 +104,9 @@ demo:
 
 bench: all
 	tests/bench/run-all
+
+bench-paired: all
+	tests/bench/paired
 
 fuzz:
 	$(MAKE) -C tests/fuzz
