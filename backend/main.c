@@ -29,6 +29,7 @@
 #include "conf/conf.h"
 #include "conf/log.h"
 #include "backend/session.h"
+#include "backend/template.h"
 #include "backend/worker.h"
 
 #define DEF_CONFIG_DIR	"/etc/doorman"
@@ -155,6 +156,16 @@ main(int argc, char **argv)
 	if (lim.max_idle < 1)
 		lim.max_idle = 1;
 
+	/*
+	 * Started as a template by the spawner: this returns in each worker,
+	 * which opens the log anew, as an exec'd worker would (a log file
+	 * rotated since the template opened it).
+	 */
+	if (getenv(TEMPLATE_ENV) != NULL) {
+		template_run(sock, path, argv[0]);
+		if (log_open(tag, conf_str(c, "maillog_file")) < 0)
+			msg_fatal("cannot open log: %s", strerror(errno));
+	}
 	/* The conf stays alive while p points into it. */
 	rc = worker_run(sock, &p, &lim);
 	conf_free(c);

@@ -158,33 +158,42 @@ write_line(int fd, const char *buf, size_t len)
 /*
  * The head of a file line, "Mmm dd hh:mm:ss host tag[pid]: ", made
  * again only when the second or the tag changes (a busy screen logs
- * several lines per connection).  Workers are exec'd, never forked, so
- * the pid asked once stays true.
+ * several lines per connection).  The pid is asked once: a process that
+ * forks without exec calls log_forked() in the child.
  */
+static time_t head_time = -1;
+static pid_t head_pid;
+
+void
+log_forked(void)
+{
+	head_pid = 0;
+	head_time = -1;
+	held_len = 0;		/* the parent's lines are the parent's */
+}
+
 static size_t
 file_header(const char *tag, char *buf)
 {
 	static char head[LOG_HEADER_MAX];
 	static size_t head_len;
 	static char head_tag[256];
-	static time_t last = -1;
-	static pid_t pid;
 	time_t	now = time(NULL);
 	struct tm tm;
 	char	stamp[32];
 	int	n;
 
-	if (now != last || strcmp(tag, head_tag) != 0) {
-		if (pid == 0)
-			pid = getpid();
+	if (now != head_time || strcmp(tag, head_tag) != 0) {
+		if (head_pid == 0)
+			head_pid = getpid();
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
 		n = snprintf(head, sizeof(head), "%s %s %.255s[%ld]: ", stamp,
-		    log_host(), tag, (long)pid);
+		    log_host(), tag, (long)head_pid);
 		head_len = n < 0 ? 0 : (size_t)n >= sizeof(head) ?
 		    sizeof(head) - 1 : (size_t)n;
 		snprintf(head_tag, sizeof(head_tag), "%s", tag);
-		last = now;
+		head_time = now;
 	}
 	memcpy(buf, head, head_len);
 	return (head_len);

@@ -30,6 +30,8 @@ void	log_close(void);
  */
 void	log_buffer(int on);
 void	log_flush(void);
+/* In the child of a fork without exec: our own pid from now on. */
+void	log_forked(void);
 
 void	msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

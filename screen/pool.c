@@ -514,7 +514,7 @@ pool_spawn(void)
 	argv[argc] = NULL;
 
 	if (spawner_fd() >= 0) {
-		if (spawner_request(pool.path, argv, sv[1]) != 0) {
+		if (spawner_request(pool.path, argv, sv[1], SPAWNER_TEMPLATE) != 0) {
 			/* A full request queue: try again at the next dispatch. */
 			if (errno != EAGAIN)
 				pool_spawner_lost();

@@ -5,9 +5,14 @@
  * The spawner is a plain blocking loop: read a request, clone a child
  * with CLONE_PARENT (so that it is the screen's child), wait until the
  * child has exec'd (a close-on-exec pipe says whether the exec worked),
- * reply.  It never logs: errors go back to the screen in the reply, and
- * a spawner that dies is noticed by the screen, which then starts its
- * workers itself.
+ * reply.  For a request that allows it, the child is forked instead by
+ * a template doorman-smtpd (backend/template.h) that the spawner starts
+ * once per argument vector, the same way: every start after the first
+ * then costs a fork, not an exec.  Whatever goes wrong with a template
+ * (gone, stale config, no answer), the worker is exec'd as before.  It
+ * never logs: errors go back to the screen in the reply, and a spawner
+ * that dies is noticed by the screen, which then starts its workers
+ * itself.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -18,16 +23,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/template.h"
 #include "screen/spawner.h"
 
-#define SPAWNER_MSG_MAX		16384	/* path + argv of one request */
+#define SPAWNER_MSG_MAX		16384	/* mode, path + argv of one request */
 #define SPAWNER_ARGS_MAX	256
+/*
+ * One: the flavour of the workers being started now (a switch to or
+ * from stress replaces it), so that ps never shows a template of the
+ * flavour the pool has left.
+ */
+#define SPAWNER_TEMPLATES	1
+#define TEMPLATE_WAIT_MS	5000	/* its start-up and one fork */
 
 extern char **environ;
 
@@ -39,9 +54,18 @@ struct spawner_reply {
 static int spawner_sock = -1;		/* the screen's end */
 static pid_t spawner_child;
 
+/* In the spawner: the templates it has started, by request. */
+static struct template {
+	char	*key;			/* path + argv, as requested */
+	size_t	keylen;
+	int	sock;			/* its fd 3; -1: free slot */
+	pid_t	pid;
+} templates[SPAWNER_TEMPLATES] = { { NULL, 0, -1, 0 } };
+
 /* In the new child: become the worker.  Only async-signal-safe calls. */
 static void __attribute__((noreturn))
-spawner_become(const char *path, char *const argv[], int chan, int errpipe)
+spawner_become(const char *path, char *const argv[], char *const envp[], int chan,
+    int errpipe)
 {
 	sigset_t none;
 	int err;
@@ -57,16 +81,17 @@ spawner_become(const char *path, char *const argv[], int chan, int errpipe)
 	signal(SIGINT, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(path, argv, environ);
+	execve(path, argv, envp);
 fail:
 	err = errno;
 	(void)write(errpipe, &err, sizeof(err));
 	_exit(127);
 }
 
-/* Start one worker: its pid, or -1 with *err. */
+/* Start one process (a worker, or a template): its pid, or -1 with *err. */
 static pid_t
-spawner_exec(const char *path, char *const argv[], int chan, int *err)
+spawner_exec(const char *path, char *const argv[], char *const envp[], int chan,
+    int *err)
 {
 	int	pfd[2], e;
 	pid_t	pid;
@@ -80,7 +105,7 @@ spawner_exec(const char *path, char *const argv[], int chan, int *err)
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid == 0) {
 		close(pfd[0]);
-		spawner_become(path, argv, chan, pfd[1]);
+		spawner_become(path, argv, envp, chan, pfd[1]);
 	}
 	*err = pid < 0 ? errno : 0;
 	close(pfd[1]);
@@ -163,6 +188,130 @@ spawner_recv(int sock, char *buf, size_t cap, size_t *len, int *chan)
 	return (1);
 }
 
+static void
+template_drop(struct template *t, int kill_it)
+{
+	if (kill_it && t->pid > 0)
+		(void)kill(t->pid, SIGKILL);
+	if (t->sock >= 0)
+		close(t->sock);		/* EOF: it exits */
+	free(t->key);
+	t->key = NULL;
+	t->sock = -1;
+	t->pid = 0;
+}
+
+/* The environment of a template: ours, and TEMPLATE_ENV. */
+static char **
+template_environ(void)
+{
+	static char **envp;
+	static char mark[] = TEMPLATE_ENV "=1";
+	size_t	n = 0;
+
+	if (envp != NULL)
+		return (envp);
+	while (environ[n] != NULL)
+		n++;
+	if ((envp = calloc(n + 2, sizeof(*envp))) == NULL)
+		return (NULL);
+	memcpy(envp, environ, n * sizeof(*envp));
+	envp[n] = mark;
+	return (envp);
+}
+
+/* The template for this request, started if need be; NULL: none. */
+static struct template *
+template_get(const char *key, size_t keylen, const char *path, char *const argv[])
+{
+	struct template *t, *slot = NULL;
+	char	**envp;
+	int	ts[2], err;
+	size_t	i;
+
+	for (i = 0; i < SPAWNER_TEMPLATES; i++) {
+		t = &templates[i];
+		if (t->sock >= 0 && t->keylen == keylen && memcmp(t->key, key, keylen) == 0)
+			return (t);
+		if (t->sock < 0 && slot == NULL)
+			slot = t;
+	}
+	if (slot == NULL) {
+		/* Another argument vector (stress, or a reload): replace. */
+		slot = &templates[0];
+		template_drop(slot, 0);
+	}
+	if ((envp = template_environ()) == NULL || (slot->key = malloc(keylen)) == NULL)
+		return (NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ts) < 0) {
+		template_drop(slot, 0);
+		return (NULL);
+	}
+	slot->pid = spawner_exec(path, argv, envp, ts[1], &err);
+	close(ts[1]);
+	slot->sock = ts[0];
+	if (slot->pid <= 0) {
+		template_drop(slot, 0);
+		return (NULL);
+	}
+	memcpy(slot->key, key, keylen);
+	slot->keylen = keylen;
+	return (slot);
+}
+
+/*
+ * A worker forked by the template of this request: its pid, or -1 (the
+ * caller execs it instead; a template that failed is dropped).
+ */
+static pid_t
+template_fork(const char *key, size_t keylen, const char *path, char *const argv[],
+    int chan, int *err)
+{
+	struct template *t = template_get(key, keylen, path, argv);
+	struct template_reply rep;
+	union {
+		struct cmsghdr hdr;
+		char	space[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	struct iovec iov;
+	struct pollfd pfd;
+	char	byte = 'F';
+	ssize_t	n;
+
+	if (t == NULL)
+		return (-1);
+	memset(&msg, 0, sizeof(msg));
+	memset(&u, 0, sizeof(u));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.space;
+	msg.msg_controllen = sizeof(u.space);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &chan, sizeof(int));
+	pfd.fd = t->sock;
+	pfd.events = POLLIN;
+	if (sendmsg(t->sock, &msg, MSG_NOSIGNAL) != 1 ||
+	    poll(&pfd, 1, TEMPLATE_WAIT_MS) != 1 ||
+	    (n = recv(t->sock, &rep, sizeof(rep), 0)) != (ssize_t)sizeof(rep)) {
+		template_drop(t, 1);	/* gone, or stuck: never wait on it again */
+		return (-1);
+	}
+	if (rep.pid <= 0) {
+		/* ESTALE: the config changed, it has left; anything else: odd. */
+		template_drop(t, rep.err != ESTALE);
+		return (-1);
+	}
+	*err = 0;
+	return ((pid_t)rep.pid);
+}
+
 static void __attribute__((noreturn))
 spawner_main(int sock)
 {
@@ -198,9 +347,14 @@ spawner_main(int sock)
 		}
 		rep.pid = 0;
 		rep.err = EINVAL;
-		if (chan >= 0 && spawner_parse(buf, len, &path, argv, SPAWNER_ARGS_MAX) == 0) {
-			pid_t	pid = spawner_exec(path, argv, chan, &err);
+		if (chan >= 0 && len > 1 && (buf[0] == 'E' || buf[0] == 'T') &&
+		    spawner_parse(buf + 1, len - 1, &path, argv, SPAWNER_ARGS_MAX) == 0) {
+			pid_t	pid = -1;
 
+			if (buf[0] == 'T')
+				pid = template_fork(buf + 1, len - 1, path, argv, chan, &err);
+			if (pid <= 0)
+				pid = spawner_exec(path, argv, environ, chan, &err);
 			rep.pid = pid > 0 ? (int32_t)pid : 0;
 			rep.err = err;
 		}
@@ -263,7 +417,7 @@ spawner_append(char *buf, size_t cap, size_t *len, const char *str)
 }
 
 int
-spawner_request(const char *path, const char *const *argv, int chan)
+spawner_request(const char *path, const char *const *argv, int chan, int flags)
 {
 	char	buf[SPAWNER_MSG_MAX];
 	union {
@@ -280,6 +434,7 @@ spawner_request(const char *path, const char *const *argv, int chan)
 		errno = ENOTCONN;
 		return (-1);
 	}
+	buf[len++] = (flags & SPAWNER_TEMPLATE) ? 'T' : 'E';
 	if (spawner_append(buf, sizeof(buf), &len, path) != 0)
 		return (-1);
 	for (i = 0; argv[i] != NULL; i++)

@@ -13,8 +13,9 @@
  * (reaped, and its exit logged, by the screen), while the screen only
  * sends a request and goes on.
  *
- * Request (screen -> spawner, one SOCK_SEQPACKET message): the program
- * path and the argument vector as NUL-terminated strings, with the
+ * Request (screen -> spawner, one SOCK_SEQPACKET message): 'E' (exec)
+ * or 'T' (a template may fork it), the program path and the argument
+ * vector as NUL-terminated strings, with the
  * worker's channel in SCM_RIGHTS (it becomes fd 3 of the worker).  Reply,
  * in request order: the pid, or the errno of a failed start.
  */
@@ -31,8 +32,13 @@ int	spawner_start(void);
 int	spawner_fd(void);
 pid_t	spawner_pid(void);
 
-/* Ask for a worker: 0, or -1 with errno.  chan stays the caller's to close. */
-int	spawner_request(const char *path, const char *const *argv, int chan);
+/*
+ * Ask for a worker: 0, or -1 with errno.  chan stays the caller's to
+ * close.  SPAWNER_TEMPLATE: path is doorman-smtpd, which may then be
+ * forked from a template that has loaded the same config (same argv).
+ */
+#define SPAWNER_TEMPLATE	0x1
+int	spawner_request(const char *path, const char *const *argv, int chan, int flags);
 
 /*
  * One reply: 1 with *pid (>0) or *err (an errno value, *pid = 0); 0 when

@@ -2,6 +2,7 @@
 input is bounded, a killed worker affects nobody else."""
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -221,6 +222,58 @@ def test_spawner_killed_workers_start_from_the_screen():
         for i in range(3):   # max_use 1: every session needs a new worker
             code, msg = send_mail(24218, "127.0.12.%d" % (11 + i))
             check(code == 250, "client %d served by a worker the screen started" % i)
+        check(d.proc.poll() is None, "doorman still running")
+
+
+def _template_pids(d):
+    """The screen's children that are worker templates (argv[0] doorman-templ)."""
+    out = subprocess.run(["pgrep", "-P", str(d.proc.pid), "-f", "^doorman-templ -c %s " % d.dir],
+                         capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def test_workers_forked_from_a_template():
+    """Workers after the first are forked from a template doorman-smtpd that
+    has loaded the config: the screen's children all the same, shown in ps
+    as workers, with their own pid in the log; a changed doorman.cf or a
+    killed template only means the next worker is exec'd."""
+    with relay(24224, extra="backend_max_use = 1\n") as (d, sink):
+        seen = set()
+        for i in range(3):   # max_use 1: every session needs a new worker
+            code, msg = send_mail(24224, "127.0.13.%d" % (10 + i))
+            check(code == 250, "client %d served" % i)
+        tpl = _template_pids(d)
+        check(len(tpl) == 1, "one template, the screen's child: %r" % tpl)
+        with open("/proc/%d/comm" % tpl[0]) as f:
+            check(f.read().strip() == "doorman-templ", "the template's name")
+        for pid in d.worker_pids():
+            with open("/proc/%d/stat" % pid) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            check(ppid == d.proc.pid, "worker %d is the screen's child" % pid)
+            check(os.path.basename(os.readlink("/proc/%d/exe" % pid)) == "doorman-smtpd",
+                  "worker %d runs doorman-smtpd" % pid)
+        for m in re.finditer(r"smtpd\[(\d+)\]: connect from", d.log()):
+            seen.add(int(m.group(1)))
+        check(len(seen) == 3, "each worker logs with its own pid: %r" % seen)
+
+        # doorman.cf changes: the template leaves, the next worker reads the new file.
+        with open(d.conf, "a") as f:
+            f.write("smtpd_banner = $myhostname ESMTP changed\n")
+        s = connect(24224, "127.0.13.20")
+        check(read_reply(s)[-1].startswith("220 "), "greeted after the change")
+        command(s, "QUIT")
+        wait_until(lambda: tpl[0] not in _template_pids(d), 5, "the stale template leaves")
+        code, msg = send_mail(24224, "127.0.13.21")
+        check(code == 250, "served after the change")
+        tpl2 = _template_pids(d)
+        check(len(tpl2) == 1 and tpl2 != tpl, "a fresh template: %r" % tpl2)
+
+        # A template killed: the next worker is exec'd, no client notices.
+        os.kill(tpl2[0], signal.SIGKILL)
+        for i in range(2):
+            code, msg = send_mail(24224, "127.0.13.%d" % (30 + i))
+            check(code == 250, "client %d served after the template was killed" % i)
+        d.no_log(r"master\[\d+\]: warning")
         check(d.proc.poll() is None, "doorman still running")
 
 

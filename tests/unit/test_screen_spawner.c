@@ -31,7 +31,7 @@ spawn(const char *path, const char *const *argv, int chan, int *err)
 {
 	pid_t	pid = -1;
 
-	cr_assert_eq(spawner_request(path, argv, chan), 0, "request: %s", strerror(errno));
+	cr_assert_eq(spawner_request(path, argv, chan, 0), 0, "request: %s", strerror(errno));
 	cr_assert_eq(reply(&pid, err), 1);
 	return (pid);
 }
@@ -132,7 +132,7 @@ Test(spawner, request_without_spawner_fails)
 {
 	const char *argv[] = { "x", NULL };
 
-	cr_assert_eq(spawner_request("/bin/true", argv, 0), -1);
+	cr_assert_eq(spawner_request("/bin/true", argv, 0, 0), -1);
 	cr_assert_eq(errno, ENOTCONN);
 }
 
@@ -143,7 +143,7 @@ Test(spawner, oversized_request_is_refused_here)
 
 	memset(big, 'a', sizeof(big) - 1);
 	cr_assert_eq(spawner_start(), 0);
-	cr_assert_eq(spawner_request("/bin/true", argv, 0), -1);
+	cr_assert_eq(spawner_request("/bin/true", argv, 0, 0), -1);
 	cr_assert_eq(errno, E2BIG);
 	spawner_stop();
 }
