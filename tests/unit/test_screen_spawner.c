@@ -1,8 +1,9 @@
 /*
  * test_screen_spawner - the helper that starts workers: the child is
  * ours (CLONE_PARENT: waitpid here sees its status), its channel is fd 3,
- * a failed exec comes back as an errno, and the spawner leaves when we
- * close its socket.
+ * a failed exec comes back as an errno, the spawner leaves when we
+ * close its socket, and a request that may use a template still gets
+ * its worker when the template fails.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -145,5 +146,34 @@ Test(spawner, oversized_request_is_refused_here)
 	cr_assert_eq(spawner_start(), 0);
 	cr_assert_eq(spawner_request("/bin/true", argv, 0, 0), -1);
 	cr_assert_eq(errno, E2BIG);
+	spawner_stop();
+}
+
+/*
+ * A template that is not one (it exits at once): the worker is exec'd
+ * all the same, and it is ours.
+ */
+Test(spawner, failed_template_falls_back_to_exec)
+{
+	const char *argv[] = { "sh", "-c",
+	    "[ -n \"$DOORMAN_SMTPD_TEMPLATE\" ] && exit 0; printf hi >&3; exit 3", NULL };
+	char	buf[8];
+	int	sv[2], err = -1, st;
+	pid_t	pid = -1;
+	ssize_t	n;
+
+	cr_assert_eq(spawner_start(), 0);
+	cr_assert_eq(pair(sv), 0);
+	cr_assert_eq(spawner_request("/bin/sh", argv, sv[1], SPAWNER_TEMPLATE), 0);
+	close(sv[1]);
+	cr_assert_eq(reply(&pid, &err), 1);
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(err, 0);
+	n = recv(sv[0], buf, sizeof(buf), 0);
+	close(sv[0]);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(memcmp(buf, "hi", 2), 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3);
 	spawner_stop();
 }
