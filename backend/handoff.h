@@ -76,6 +76,19 @@ int	handoff_send(int sock, const struct handoff *, int fd);
 int	handoff_recv(int sock, struct handoff *, int *fd, const char **why);
 
 /*
+ * Any one message with one fd in SCM_RIGHTS (the spawner's requests and
+ * its template's): bytes sent, or -1 with errno.  flags as send(2).
+ */
+ssize_t	handoff_send_fd(int sock, const void *buf, size_t len, int fd, int flags);
+
+/*
+ * One such message: bytes received (0 at EOF), or -1 with errno.  *fd is
+ * the fd when exactly one came, whole; otherwise -1, and whatever came
+ * is closed (a cut message or cut control data counts as none).
+ */
+ssize_t	handoff_recv_fd(int sock, void *buf, size_t cap, int *fd);
+
+/*
  * Status bytes, one or a few in one message (DONE and READY go
  * together, one wake-up of the screen instead of two): 0 or -1 with
  * errno.

@@ -16,56 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/handoff.h"
 #include "backend/template.h"
 #include "conf/log.h"
-
-/* The new worker's channel: exactly one fd, or -1.  1, 0 at EOF, -1. */
-static int
-template_recv(int sock, int *chan)
-{
-	union {
-		struct cmsghdr hdr;
-		char	space[CMSG_SPACE(sizeof(int) * 2)];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *c;
-	struct iovec iov;
-	char	byte;
-	ssize_t	n;
-	int	fds = 0, fd;
-	size_t	i, k;
-
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.space;
-	msg.msg_controllen = sizeof(u.space);
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return ((int)n);
-	*chan = -1;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k; i++) {
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (fds++ == 0)
-				*chan = fd;
-			else
-				close(fd);
-		}
-	}
-	if (fds != 1 && *chan >= 0) {
-		close(*chan);
-		*chan = -1;
-	}
-	return (1);
-}
 
 /* Same file, same contents as when we read it (as far as stat can tell). */
 static int
@@ -93,7 +46,9 @@ template_run(int sock, const char *config_file, char *argv0)
 {
 	struct template_reply rep;
 	struct stat loaded;
-	int	chan = -1, rc, renamed = 0;
+	int	chan = -1, renamed = 0;
+	char	byte;
+	ssize_t	n;
 	pid_t	pid;
 
 	/*
@@ -109,8 +64,8 @@ template_run(int sock, const char *config_file, char *argv0)
 	}
 	(void)prctl(PR_SET_NAME, TEMPLATE_NAME, 0, 0, 0);
 	for (;;) {
-		if ((rc = template_recv(sock, &chan)) <= 0)
-			_exit(rc == 0 ? 0 : 1);
+		if ((n = handoff_recv_fd(sock, &byte, 1, &chan)) <= 0)
+			_exit(n == 0 ? 0 : 1);
 		rep.pid = 0;
 		rep.err = 0;
 		if (chan < 0)

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/handoff.h"
 #include "backend/template.h"
 #include "screen/spawner.h"
 
@@ -138,53 +139,15 @@ spawner_parse(char *buf, size_t len, char **path, char *argv[], size_t max)
 	return (argc > 0 && off == len ? 0 : -1);
 }
 
-/* Take one request with exactly one fd; 1, 0 at EOF, -1 on error. */
+/* Take one request with exactly one fd (else *chan = -1); 1, 0 at EOF, -1 on error. */
 static int
 spawner_recv(int sock, char *buf, size_t cap, size_t *len, int *chan)
 {
-	union {
-		struct cmsghdr hdr;
-		char	space[CMSG_SPACE(sizeof(int) * 4)];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *c;
-	struct iovec iov = { buf, cap };
-	ssize_t	n;
-	int	fds = 0;
+	ssize_t	n = handoff_recv_fd(sock, buf, cap, chan);
 
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.space;
-	msg.msg_controllen = sizeof(u.space);
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return ((int)n);
-	*chan = -1;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		size_t	i, k;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k; i++) {
-			int	fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (fds++ == 0)
-				*chan = fd;
-			else
-				close(fd);
-		}
-	}
 	*len = (size_t)n;
-	if (fds != 1 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		if (*chan >= 0)
-			close(*chan);
-		*chan = -1;
-	}
 	return (1);
 }
 
@@ -269,37 +232,15 @@ template_fork(const char *key, size_t keylen, const char *path, char *const argv
 {
 	struct template *t = template_get(key, keylen, path, argv);
 	struct template_reply rep;
-	union {
-		struct cmsghdr hdr;
-		char	space[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *c;
-	struct iovec iov;
 	struct pollfd pfd;
-	char	byte = 'F';
-	ssize_t	n;
 
 	if (t == NULL)
 		return (-1);
-	memset(&msg, 0, sizeof(msg));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.space;
-	msg.msg_controllen = sizeof(u.space);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &chan, sizeof(int));
 	pfd.fd = t->sock;
 	pfd.events = POLLIN;
-	if (sendmsg(t->sock, &msg, MSG_NOSIGNAL) != 1 ||
+	if (handoff_send_fd(t->sock, "F", 1, chan, 0) != 1 ||
 	    poll(&pfd, 1, TEMPLATE_WAIT_MS) != 1 ||
-	    (n = recv(t->sock, &rep, sizeof(rep), 0)) != (ssize_t)sizeof(rep)) {
+	    recv(t->sock, &rep, sizeof(rep), 0) != (ssize_t)sizeof(rep)) {
 		template_drop(t, 1);	/* gone, or stuck: never wait on it again */
 		return (-1);
 	}
@@ -420,15 +361,7 @@ int
 spawner_request(const char *path, const char *const *argv, int chan, int flags)
 {
 	char	buf[SPAWNER_MSG_MAX];
-	union {
-		struct cmsghdr hdr;
-		char	space[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *c;
-	struct iovec iov;
 	size_t	len = 0, i;
-	ssize_t	sent;
 
 	if (spawner_sock < 0) {
 		errno = ENOTCONN;
@@ -443,23 +376,7 @@ spawner_request(const char *path, const char *const *argv, int chan, int flags)
 			errno = E2BIG;
 			return (-1);
 		}
-	memset(&msg, 0, sizeof(msg));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.space;
-	msg.msg_controllen = sizeof(u.space);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &chan, sizeof(int));
-	do
-		sent = sendmsg(spawner_sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (sent < 0 && errno == EINTR);
-	return (sent < 0 ? -1 : 0);
+	return (handoff_send_fd(spawner_sock, buf, len, chan, MSG_DONTWAIT) < 0 ? -1 : 0);
 }
 
 int

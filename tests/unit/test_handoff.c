@@ -471,3 +471,30 @@ Test(status, bytes)
 	cr_assert_eq(handoff_recv_status(sv[0], s, sizeof(s)), 0);
 	close(sv[0]);
 }
+
+/* The spawner's messages: bytes and exactly one fd. */
+Test(passing, one_fd_message)
+{
+	int	sv[2], p[2], fd = 5, before;
+	char	buf[8];
+
+	pair(sv);
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(handoff_send_fd(sv[0], "req", 3, p[0], 0), 3);
+	cr_assert_eq(handoff_recv_fd(sv[1], buf, sizeof(buf), &fd), 3);
+	cr_assert_eq(memcmp(buf, "req", 3), 0);
+	cr_assert_geq(fd, 0);
+	cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	/* Two fds: none is taken, both are closed. */
+	raw_send(sv[0], "two", 3, p[0], 2);
+	before = count_fds();
+	cr_assert_eq(handoff_recv_fd(sv[1], buf, sizeof(buf), &fd), 3);
+	cr_assert_eq(fd, -1);
+	cr_assert_eq(count_fds(), before);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	cr_assert_eq(handoff_recv_fd(sv[1], buf, sizeof(buf), &fd), 0);
+	close(sv[1]);
+}
