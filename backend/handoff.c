@@ -323,10 +323,10 @@ handoff_decode(const uint8_t *buf, size_t len, struct handoff *h,
 	return (0);
 }
 
-int
-handoff_send(int sock, const struct handoff *h, int fd)
+/* One message, with fd in SCM_RIGHTS unless it is -1: sendmsg's result. */
+static ssize_t
+send_msg(int sock, const void *buf, size_t len, int fd, int flags)
 {
-	uint8_t	buf[HANDOFF_MSG_MAX];
 	union {
 		struct cmsghdr align;
 		char	control[CMSG_SPACE(sizeof(int))];
@@ -334,18 +334,13 @@ handoff_send(int sock, const struct handoff *h, int fd)
 	struct msghdr msg;
 	struct iovec iov;
 	struct cmsghdr *cm;
-	ssize_t	len, n;
+	ssize_t	n;
 
-	if ((len = handoff_encode(h, buf, sizeof(buf))) < 0) {
-		errno = EINVAL;
-		return (-1);
-	}
-	iov.iov_base = buf;
-	iov.iov_len = (size_t)len;
 	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	/* fd < 0 sends the record alone (only tests want that). */
 	if (fd >= 0) {
 		memset(&u, 0, sizeof(u));
 		msg.msg_control = u.control;
@@ -357,9 +352,23 @@ handoff_send(int sock, const struct handoff *h, int fd)
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	}
 	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(sock, &msg, flags | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	return (n);
+}
+
+int
+handoff_send(int sock, const struct handoff *h, int fd)
+{
+	uint8_t	buf[HANDOFF_MSG_MAX];
+	ssize_t	len, n;
+
+	if ((len = handoff_encode(h, buf, sizeof(buf))) < 0) {
+		errno = EINVAL;
+		return (-1);
+	}
+	/* fd < 0 sends the record alone (only tests want that). */
+	if ((n = send_msg(sock, buf, (size_t)len, fd, MSG_DONTWAIT)) < 0)
 		return (-1);
 	if (n != len) {		/* cannot happen on SEQPACKET; be safe */
 		errno = EMSGSIZE;
@@ -478,32 +487,7 @@ handoff_recv_status(int sock, char *statuses, size_t cap)
 ssize_t
 handoff_send_fd(int sock, const void *buf, size_t len, int fd, int flags)
 {
-	union {
-		struct cmsghdr align;
-		char	control[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *cm;
-	ssize_t	n;
-
-	memset(&msg, 0, sizeof(msg));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.control;
-	msg.msg_controllen = sizeof(u.control);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	do
-		n = sendmsg(sock, &msg, flags | MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return (n);
+	return (send_msg(sock, buf, len, fd, flags));
 }
 
 ssize_t
