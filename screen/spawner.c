@@ -6,9 +6,10 @@
  * with CLONE_PARENT (so that it is the screen's child), wait until the
  * child has exec'd (a close-on-exec pipe says whether the exec worked),
  * reply.  For a request that allows it, the child is forked instead by
- * a template doorman-smtpd (backend/template.h) that the spawner starts
- * once per argument vector, the same way: every start after the first
- * then costs a fork, not an exec.  Whatever goes wrong with a template
+ * a template doorman-smtpd (backend/template.h), started the same way for
+ * the argument vector of the requests (a new vector, stress or not,
+ * replaces it): every start after the first then costs a fork, not an
+ * exec.  Whatever goes wrong with a template
  * (gone, stale config, no answer), the worker is exec'd as before.  It
  * never logs: errors go back to the screen in the reply, and a spawner
  * that dies is noticed by the screen, which then starts its workers
@@ -18,7 +19,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
