@@ -7,7 +7,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
@@ -25,15 +24,6 @@ netio_now(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-static void
-set_nonblock(int fd)
-{
-	int	fl = fcntl(fd, F_GETFL);
-
-	if (fl >= 0 && !(fl & O_NONBLOCK))
-		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
 void
 netio_init(struct netio *n, int fd, const void *pre, size_t prelen)
 {
@@ -41,8 +31,7 @@ netio_init(struct netio *n, int fd, const void *pre, size_t prelen)
 	n->off = 0;
 	n->len = 0;
 	n->eof = 0;
-	if (fd >= 0)
-		set_nonblock(fd);
+	n->wait_first = 0;
 	if (prelen > sizeof(n->buf))
 		prelen = sizeof(n->buf);
 	if (prelen > 0) {
@@ -51,7 +40,7 @@ netio_init(struct netio *n, int fd, const void *pre, size_t prelen)
 	}
 }
 
-/* Wait for events until deadline: 1 ready, 0 timeout, -1 error. */
+/* Wait for events until deadline: revents (> 0), 0 timeout, -1 error. */
 static int
 wait_fd(int fd, short events, int64_t deadline)
 {
@@ -74,7 +63,7 @@ wait_fd(int fd, short events, int64_t deadline)
 			return (-1);
 		}
 		if (r > 0)
-			return (1);
+			return (pfd.revents);
 	}
 }
 
@@ -94,6 +83,19 @@ netio_fill(struct netio *n, int64_t deadline)
 	}
 	if (n->len == sizeof(n->buf))
 		return (NETIO_OK);	/* full: the caller must consume */
+	/*
+	 * The peer has just been sent something it must answer: a read
+	 * now would only say EAGAIN.  (Pipelined input is in the buffer
+	 * already, or poll() returns at once.)
+	 */
+	if (n->wait_first) {
+		n->wait_first = 0;
+		w = wait_fd(n->fd, POLLIN, deadline);
+		if (w == 0)
+			return (NETIO_TIMEOUT);
+		if (w < 0)
+			return (NETIO_ERROR);
+	}
 	for (;;) {
 		r = read(n->fd, n->buf + n->len, sizeof(n->buf) - n->len);
 		if (r > 0) {
@@ -218,7 +220,8 @@ netio_connect(const struct sockaddr *sa, socklen_t salen, int64_t timeout_ms)
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return (-1);
-	netio_nodelay(fd);
+	if (sa->sa_family != AF_UNIX)
+		netio_nodelay(fd);
 	if (connect(fd, sa, salen) == 0)
 		return (fd);
 	if (errno != EINPROGRESS && errno != EAGAIN) {
@@ -230,13 +233,17 @@ netio_connect(const struct sockaddr *sa, socklen_t salen, int64_t timeout_ms)
 		err = ETIMEDOUT;
 		goto fail;
 	}
-	if (w < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0) {
+	if (w < 0) {
 		err = errno;
 		goto fail;
 	}
-	if (err != 0)
-		goto fail;
-	return (fd);
+	/* Writable without an error condition: connected, nothing to ask. */
+	if (!(w & (POLLERR | POLLHUP)))
+		return (fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err == 0)
+		return (fd);	/* connected and closed at once: the read will tell */
 fail:
 	close(fd);
 	errno = err;

@@ -22,6 +22,7 @@ struct netio {
 	size_t	off;			/* first unread byte */
 	size_t	len;			/* end of data */
 	int	eof;			/* peer closed (read 0) */
+	int	wait_first;		/* the peer must answer us: poll before reading */
 	char	buf[NETIO_BUFSIZE];
 };
 
@@ -34,7 +35,11 @@ struct netio {
 /* Milliseconds on a monotonic clock. */
 int64_t	netio_now(void);
 
-/* Attach fd (made non-blocking), with initial bytes already read. */
+/*
+ * Attach fd, which must be non-blocking (the screen accepts with
+ * SOCK_NONBLOCK, a flag the fd keeps when passed), with initial bytes
+ * already read.
+ */
 void	netio_init(struct netio *, int fd, const void *pre, size_t prelen);
 
 /* Bytes buffered and not yet consumed. */

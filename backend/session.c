@@ -130,6 +130,7 @@ client_write(struct session *s, const char *text, size_t len)
 		s->cl.eof = 1;
 		return (-1);
 	}
+	s->cl.wait_first = 1;
 	return (0);
 }
 
@@ -162,6 +163,7 @@ upstream_write(struct session *s, const void *data, size_t len)
 {
 	if (s->upfd < 0)
 		return (-1);
+	s->up.wait_first = 1;
 	return (netio_write(s->upfd, data, len, s->p->upstream_timeout_ms));
 }
 
@@ -237,6 +239,7 @@ upstream_open(struct session *s, struct reply *greet)
 	}
 	s->upfd = fd;
 	netio_init(&s->up, fd, NULL, 0);
+	s->up.wait_first = 1;	/* the MTA speaks first */
 
 	/* PROXY goes first: the MTA reads it before it greets. */
 	if (p->proxy == PROXY_HAPROXY || p->proxy == PROXY_HAPROXY_V2) {
@@ -842,7 +845,7 @@ session_run(const struct smtpd_params *p, const struct handoff *h, int cfd)
 	s->upfd = -1;
 	s->last = "CONNECT";
 	addr_ip_str((const struct sockaddr *)&h->client, s->ip, sizeof(s->ip));
-	netio_nodelay(cfd);
+	/* TCP_NODELAY came with the fd: the screen's listeners set it. */
 	netio_init(&s->cl, cfd, h->pending, h->pending_len);
 	netio_init(&s->up, -1, NULL, 0);
 	memset(&s->r1, 0, offsetof(struct reply, text));

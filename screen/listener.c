@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,12 @@ listeners_open(struct conf *c, struct conf_err *err)
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 		if (ep.sa.ss_family == AF_INET6)
 			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		/*
+		 * Accepted sockets inherit TCP_NODELAY (Linux): set once here,
+		 * not by the screen or a worker for every client.  Every reply
+		 * leaves in one write, so Nagle could only delay one.
+		 */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		if (bind(fd, (struct sockaddr *)&ep.sa, ep.salen) < 0 ||
 		    listen(fd, LISTEN_BACKLOG) < 0) {
 			close(fd);
