@@ -44,9 +44,9 @@ usage(void)
 static void
 conf_fail(const struct conf_err *e)
 {
-	if (e->line > 0)
-		msg_fatal("%s, line %d: %s", e->file, e->line, e->reason);
-	msg_fatal("%s: %s", e->file, e->reason);
+	char	buf[1024];
+
+	msg_fatal("%s", conf_err_format(e, buf, sizeof(buf)));
 }
 
 static enum proxy_mode

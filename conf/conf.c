@@ -352,6 +352,30 @@ conf_origin(const struct conf *c, const char *name, const char **file,
 	}
 }
 
+void
+conf_err_anchor(const struct conf *c, const char *name, struct conf_err *err)
+{
+	char	reason[sizeof(err->reason) + sizeof(err->file) + 128];
+	const char *file;
+	int	line;
+
+	conf_origin(c, name, &file, &line);
+	if (err->line > 0 || line == 0)
+		return;
+	if (err->file[0] != '\0')
+		snprintf(reason, sizeof(reason), "%s: %s: %s", name, err->file,
+		    err->reason);
+	else
+		snprintf(reason, sizeof(reason), "%s: %s", name, err->reason);
+	/* Cut to fit: the start says where and what. */
+	reason[sizeof(err->reason) - 1] = '\0';
+	memcpy(err->reason, reason, strlen(reason) + 1);
+	if (strlen(file) >= sizeof(err->file))
+		return;
+	memcpy(err->file, file, strlen(file) + 1);
+	err->line = line;
+}
+
 static const char *
 lookup_conf(void *ctx, const char *name)
 {
@@ -391,7 +415,7 @@ conf_err_format(const struct conf_err *err, char *buf, size_t len)
 	if (err->file[0] == '\0')
 		snprintf(buf, len, "%s", err->reason);
 	else if (err->line > 0)
-		snprintf(buf, len, "%s, line %d: %s", err->file, err->line,
+		snprintf(buf, len, "%s:%d: %s", err->file, err->line,
 		    err->reason);
 	else
 		snprintf(buf, len, "%s: %s", err->file, err->reason);

@@ -49,7 +49,7 @@ void	conf_set(struct conf *, const char *name, const char *value);
 
 /*
  * Check every known parameter's expanded value against its type and
- * minimum; warn ("warning: FILE, line N: unused parameter: name=value")
+ * minimum; warn ("warning: FILE:LINE: unused parameter: name=value")
  * about names nobody knows.  -1 and *err on the first bad value.
  */
 int	conf_validate(struct conf *, struct conf_err *err);
@@ -83,7 +83,7 @@ char   *conf_expand_with(const char *text, conf_lookup_fn lookup, void *ctx,
 	    struct conf_err *err);
 
 /*
- * "FILE, line N: reason", or "FILE: reason" when line is 0, or just the
+ * "FILE:LINE: reason" (DESIGN §3), or "FILE: reason" when line is 0, or just the
  * reason when there is no file; returns buf.
  */
 char   *conf_err_format(const struct conf_err *, char *buf, size_t len);
@@ -115,5 +115,12 @@ size_t	conf_names(const struct conf *, const char ***names);
 
 /* Where a name was defined: file and line ("default", 0 if not set). */
 void	conf_origin(const struct conf *, const char *name, const char **file, int *line);
+/*
+ * An error about a whole file that parameter name refers to (a table
+ * that cannot be opened): anchor it to the line that names the file,
+ * "doorman.cf:7: screen_access_list: /x: cannot open file: ...".
+ * Errors with a line of their own (inside a table) are left as they are.
+ */
+void	conf_err_anchor(const struct conf *, const char *name, struct conf_err *);
 
 #endif

@@ -41,6 +41,7 @@ static char host[256];
 static char held[LOG_HOLD_SIZE];	/* whole lines, for log_fd */
 static size_t held_len;
 static int holding;
+static unsigned generation;		/* log_open() calls so far */
 
 static const char *
 default_tag(void)
@@ -84,6 +85,7 @@ log_open(const char *tag, const char *maillog_file)
 	int fd;
 
 	log_close();
+	generation++;
 	if (tag != NULL)
 		snprintf(cur_tag, sizeof(cur_tag), "%s", tag);
 	if (maillog_file != NULL && *maillog_file != '\0') {
@@ -108,6 +110,12 @@ log_open(const char *tag, const char *maillog_file)
 		dest = DEST_SYSLOG;
 	}
 	return 0;
+}
+
+unsigned
+log_generation(void)
+{
+	return (generation);
 }
 
 void

@@ -16,6 +16,8 @@
 int	log_open(const char *tag, const char *maillog_file);
 /* Change the tag (e.g. the screen logs pool lines as .../master). */
 void	log_set_tag(const char *tag);
+/* Bumped by each log_open(): a line meant once per destination can tell a new one. */
+unsigned log_generation(void);
 const char *log_tag(void);
 /* Host name shown in maillog_file lines (default: gethostname's first label). */
 void	log_set_hostname(const char *name);

@@ -127,7 +127,7 @@ add_kv(struct table *t, const char *key, const char *value,
 	HASH_FIND_STR(t->map, k, e);
 	if (e != NULL) {
 		if (line > 0)
-			msg_warn("%s, line %d: duplicate entry: \"%s\"", file,
+			msg_warn("%s:%d: duplicate entry: \"%s\"", file,
 			    line, k);
 		else
 			msg_warn("%s: duplicate entry: \"%s\"", file, k);
@@ -202,6 +202,41 @@ add_line(struct table *t, char *text, const char *file, int line,
 	key[n] = '\0';
 	val = trim(key + n + 1);
 	return add_kv(t, key, val, file, line, err);
+}
+
+/*
+ * "hash:/etc/postfix/x: reading the postmap source file ..." once per
+ * table and log destination: start-up opens each table several times
+ * (both stress flavours, the reply maps, the checks).
+ */
+struct announced {
+	UT_hash_handle hh;
+	char	spec[];
+};
+
+static void
+postmap_announce(const char *spec, const char *path)
+{
+	static struct announced *seen;
+	static unsigned gen;
+	struct announced *a, *tmp;
+	size_t	len = strlen(spec);
+
+	if (gen != log_generation()) {
+		HASH_ITER(hh, seen, a, tmp) {
+			HASH_DEL(seen, a);
+			free(a);
+		}
+		gen = log_generation();
+	}
+	HASH_FIND(hh, seen, spec, len, a);
+	if (a != NULL)
+		return;
+	msg_info("%s: reading the postmap source file %s as texthash", spec, path);
+	if ((a = malloc(sizeof(*a) + len + 1)) == NULL)
+		return;
+	memcpy(a->spec, spec, len + 1);
+	HASH_ADD_KEYPTR(hh, seen, a->spec, len, a);
 }
 
 static int
@@ -367,8 +402,7 @@ table_open(const char *spec, struct conf_err *err)
 				    t->name, strerror(errno));
 			else {
 				if (postmap)
-					msg_info("%s: reading the postmap source file %s as texthash",
-					    t->name, name);
+					postmap_announce(t->name, name);
 				rc = load_file(t, name, err);
 			}
 		}

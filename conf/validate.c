@@ -324,7 +324,7 @@ conf_validate(struct conf *c, struct conf_err *err)
 		    e->referenced)
 			continue;
 		if (e->line > 0)
-			snprintf(where, sizeof(where), "%s, line %d", e->file,
+			snprintf(where, sizeof(where), "%s:%d", e->file,
 			    e->line);
 		else
 			snprintf(where, sizeof(where), "%s", e->file);

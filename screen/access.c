@@ -103,8 +103,10 @@ access_parse_mynetworks(struct access_list *al, struct conf *c,
 		} else if (access_is_table(v[n])) {
 			struct table *t = table_open(v[n], err);
 
-			if (t == NULL)
+			if (t == NULL) {
+				conf_err_anchor(c, "mynetworks", err);
 				return (-1);
+			}
 			al->mynet_tables[al->nmynet_tables++] = t;
 		} else {
 			char buf[400];
@@ -146,8 +148,10 @@ access_list_create(struct conf *c, struct conf_err *err)
 			goto fail;
 		}
 		it->kind = ITEM_TABLE;
-		if ((it->table = table_open(v[n], err)) == NULL)
+		if ((it->table = table_open(v[n], err)) == NULL) {
+			conf_err_anchor(c, "screen_access_list", err);
 			goto fail;
+		}
 		al->nitems++;
 	}
 	return (al);

@@ -55,8 +55,10 @@ config_open_tables(struct conf *c, struct conf_err *err)
 		spec = conf_str(c, names[i]);
 		if (*spec == '\0')
 			continue;
-		if ((t = table_open(spec, err)) == NULL)
+		if ((t = table_open(spec, err)) == NULL) {
+			conf_err_anchor(c, names[i], err);
 			return (-1);
+		}
 		table_close(t);
 	}
 	return (0);

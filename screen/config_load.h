@@ -16,7 +16,7 @@ struct conf *config_load(const char *dir, char **overrides, const char *stress,
 int	config_screen_params(struct screen_params *, struct conf *, struct conf_err *);
 /* Open (and close) every lookup table the screen will use; -1 and *err. */
 int	config_open_tables(struct conf *, struct conf_err *);
-/* Print "FILE, line N: reason" (or "FILE: reason") to stderr. */
+/* Print "FILE:LINE: reason" (or "FILE: reason") to stderr. */
 void	config_print_error(const struct conf_err *);
 
 #endif

@@ -40,8 +40,9 @@ def test_check_reports_file_and_line():
         ("screen_greet_action = maybe\n", 1, "screen_greet_action"),
         ("backend_process_limit = 0\n", 1, "backend_process_limit"),
         ("postscreen_greet_wait = ${stress?{2}:{6x}}s\n", 1, "greet_wait"),
-        ("screen_access_list = cidr:/nonexistent/file\n", 0, "/nonexistent/file"),
-        ("rbl_reply_maps = hash:/nonexistent/rbl_reply_maps\nlisten = 127.0.0.1:1\n", 0,
+        # a table that cannot be opened: the line that names it
+        ("screen_access_list = cidr:/nonexistent/file\n", 1, "/nonexistent/file"),
+        ("rbl_reply_maps = hash:/nonexistent/rbl_reply_maps\nlisten = 127.0.0.1:1\n", 1,
          "/nonexistent/rbl_reply_maps"),
     ]
     for text, line, word in cases:
@@ -51,7 +52,8 @@ def test_check_reports_file_and_line():
             check(rc == 1, "exit 1 for %r: rc=%d err=%s" % (text, rc, err))
             path = os.path.join(d, "doorman.cf")
             if line:
-                check("%s, line %d:" % (path, line) in err,
+                # DESIGN §3: "file:line: reason"
+                check("%s:%d: " % (path, line) in err,
                       "file and line for %r: %s" % (text, err))
             check(word in err, "reason names %r: %s" % (word, err))
         finally:
@@ -63,7 +65,7 @@ def test_run_refuses_bad_config():
     try:
         rc, out, err = run(d, "run")
         check(rc == 1, "run exits 1: rc=%d" % rc)
-        check("line 2" in err and "screen_greet_wait" in err, "reason: %s" % err)
+        check("doorman.cf:2: " in err and "screen_greet_wait" in err, "reason: %s" % err)
     finally:
         shutil.rmtree(d)
 
@@ -157,6 +159,6 @@ def test_check_refuses_a_bad_cache_map():
                 f.write("data_directory = %s\n" % d)
             rc, out, err = run(d, "check")
             check(rc == 1, "%s refused: rc=%d" % (spec, rc))
-            check("line 2" in err and word in err, "file, line and reason: %r" % err)
+            check("doorman.cf:2: " in err and word in err, "file, line and reason: %r" % err)
         finally:
             shutil.rmtree(d)

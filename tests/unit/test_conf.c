@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/lines.h"
 #include "conf/log.h"
 
 static char dir[64];
@@ -549,7 +550,7 @@ Test(conf, unused_warning)
 	close(fd);
 	cr_assert(n > 0);
 	buf[n] = '\0';
-	snprintf(want, sizeof(want), "warning: %s, line 2: unused parameter: foo=bar", path);
+	snprintf(want, sizeof(want), "warning: %s:2: unused parameter: foo=bar", path);
 	cr_expect(strstr(buf, want) != NULL, "got %s, want %s", buf, want);
 	cr_expect(strstr(buf, "warning: command line: unused parameter: bogus=1") != NULL,
 	    "got %s, want the -o warning", buf);
@@ -617,7 +618,7 @@ Test(conf, err_format)
 		const char *want;
 	} cases[] = {
 		{ { "/etc/doorman/doorman.cf", 3, "bad" },
-		    "/etc/doorman/doorman.cf, line 3: bad" },
+		    "/etc/doorman/doorman.cf:3: bad" },
 		{ { "command line", 0, "bad" }, "command line: bad" },
 		{ { "", 0, "bad" }, "bad" },
 	};
@@ -629,6 +630,30 @@ Test(conf, err_format)
 		cr_expect_str_eq(buf, cases[i].want, "got %s, want %s", buf,
 		    cases[i].want);
 	}
+}
+
+/* A file-level table error is anchored to the line that names the table. */
+Test(conf, err_anchor)
+{
+	struct conf *c = load("# x\nscreen_access_list = cidr:/nx\n");
+	struct conf_err err;
+
+	conf_err_set(&err, "/nx", 0, "cannot open file: %s", "No such file or directory");
+	conf_err_anchor(c, "screen_access_list", &err);
+	cr_expect_str_eq(err.file, path);
+	cr_expect_eq(err.line, 2);
+	cr_expect_str_eq(err.reason,
+	    "screen_access_list: /nx: cannot open file: No such file or directory");
+	/* An error inside the table keeps its own file and line. */
+	conf_err_set(&err, "/x.cidr", 5, "bad address");
+	conf_err_anchor(c, "screen_access_list", &err);
+	cr_expect_str_eq(err.file, "/x.cidr");
+	cr_expect_eq(err.line, 5);
+	/* A default has no line to point at: unchanged. */
+	conf_err_set(&err, "/nx", 0, "cannot open file");
+	conf_err_anchor(c, "mynetworks", &err);
+	cr_expect_str_eq(err.file, "/nx");
+	conf_free(c);
 }
 
 Test(conf, control_socket_length)
