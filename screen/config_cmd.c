@@ -133,10 +133,27 @@ config_stress_override(char **overrides)
 	return (v);
 }
 
+/* "name = value" as postconf prints it: "name =" when the value is empty. */
+static void
+config_print_one(struct conf *c, const char *name, int defaults, int expand)
+{
+	const char *v = defaults ? conf_default(name) : conf_raw(c, name);
+
+	if (v == NULL)
+		return;
+	if (expand && !defaults)
+		v = conf_str(c, name);
+	/* Empty means the folder of doorman's executable (DESIGN §3): say which. */
+	if (*v == '\0' && strcmp(name, "daemon_directory") == 0 &&
+	    (defaults || !conf_is_set(c, name)))
+		v = screen.exe_dir;
+	printf("%s =%s%s\n", name, *v ? " " : "", v);
+}
+
 int
 config_cmd_print(int argc, char **argv)
 {
-	int only_set = 0, defaults = 0, expand = 0, ch, rc = 0;
+	int only_set = 0, defaults = 0, expand = 0, ch;
 	struct conf_err err;
 	const char **names;
 	struct conf *c;
@@ -169,35 +186,30 @@ config_cmd_print(int argc, char **argv)
 		for (i = (size_t)optind; i < (size_t)argc; i++) {
 			char cname[256];
 			const char *name = conf_canonical_name(argv[i], cname, sizeof(cname));
-			const char *v = defaults ? conf_default(name) : conf_raw(c, name);
 
-			if (v == NULL) {
+			/* As postconf: a warning, and the other names still print. */
+			if (conf_default(name) == NULL && conf_raw(c, name) == NULL) {
 				fprintf(stderr, "doorman: warning: %s: unknown parameter\n", argv[i]);
-				rc = 1;
 				continue;
 			}
-			printf("%s = %s\n", name, expand && !defaults ? conf_str(c, name) : v);
+			if (only_set && !conf_is_set(c, name))
+				continue;
+			config_print_one(c, name, defaults, expand);
 		}
 	} else {
 		n = conf_names(c, &names);
 		for (i = 0; i < n; i++) {
-			const char *v;
-
 			if (only_set && !conf_is_set(c, names[i]))
 				continue;
 			/* -c sets it, as postconf's -c does; -n shows the file. */
 			if (only_set && strcmp(names[i], "config_directory") == 0 &&
 			    !config_set_in_file(c, names[i]))
 				continue;
-			v = defaults ? conf_default(names[i]) : conf_raw(c, names[i]);
-			if (v == NULL)
-				continue;
-			printf("%s = %s\n", names[i], expand && !defaults ?
-			    conf_str(c, names[i]) : v);
+			config_print_one(c, names[i], defaults, expand);
 		}
 	}
 	conf_free(c);
-	return (rc);
+	return (0);
 }
 
 int
