@@ -86,6 +86,8 @@ main(int argc, char **argv)
 			dir = optarg;
 			break;
 		case 'o':
+			if (strchr(optarg, '=') == NULL)
+				usage();	/* as doorman -o */
 			over[nover++] = optarg;
 			break;
 		case 's':
@@ -101,6 +103,18 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/*
+	 * The socketpair end: it must be there, and a SEQPACKET socket.
+	 * Without it we were run by hand: a usage error, said on stderr.
+	 */
+	if (fcntl(sock, F_GETFD) < 0 ||
+	    getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+	    type != SOCK_SEQPACKET) {
+		fprintf(stderr, "doorman-smtpd: fd %d is not the screen's SOCK_SEQPACKET "
+		    "socket (doorman-smtpd is started by doorman)\n", sock);
+		usage();
+	}
+	(void)fcntl(sock, F_SETFD, FD_CLOEXEC);
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((c = conf_create()) == NULL)
@@ -120,14 +134,6 @@ main(int argc, char **argv)
 	if (log_open(tag, conf_str(c, "maillog_file")) < 0)
 		msg_fatal("cannot open log: %s", strerror(errno));
 	log_buffer(1);		/* written whenever the worker waits (netio.c) */
-
-	/* The socketpair end: it must be there, and a SEQPACKET socket. */
-	if (fcntl(sock, F_GETFD) < 0 ||
-	    getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
-	    type != SOCK_SEQPACKET)
-		msg_fatal("fd %d is not the screen's SOCK_SEQPACKET socket "
-		    "(doorman-smtpd is started by doorman)", sock);
-	(void)fcntl(sock, F_SETFD, FD_CLOEXEC);
 
 	p.myhostname = conf_str(c, "myhostname");
 	p.banner = conf_str(c, "smtpd_banner");

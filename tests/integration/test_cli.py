@@ -98,6 +98,18 @@ def test_config_like_postconf():
         check(out.strip() == "screen_greet_wait = 2s", "-x under stress: %r" % out)
         rc, out, err = run(d, "config", "screen_greet_wait")
         check(out.strip() == "screen_greet_wait = ${stress?{2}:{6}}s", "raw: %r" % out)
+        # postconf's small print: "name =" for an empty value, -n with
+        # names prints only set ones, an unknown name warns with exit 0
+        rc, out, err = run(d, "config", "-d", "stress")
+        check(out == "stress =\n", "empty value: %r" % out)
+        rc, out, err = run(d, "config", "-n", "smtpd_timeout", "listen")
+        check(out == "listen = 127.0.0.1:24304\n", "-n with names: %r" % out)
+        rc, out, err = run(d, "config", "no_such_name", "listen")
+        check(rc == 0 and "warning: no_such_name: unknown parameter" in err and
+              out == "listen = 127.0.0.1:24304\n", "unknown name: rc=%d %r %r" % (rc, out, err))
+        rc, out, err = run(d, "config", "-d", "daemon_directory")
+        check(out.strip() == "daemon_directory = " + os.path.dirname(DOORMAN),
+              "daemon_directory default: %r" % out)
     finally:
         shutil.rmtree(d)
 
@@ -105,6 +117,15 @@ def test_config_like_postconf():
 def test_usage_exit_2():
     p = subprocess.run([DOORMAN, "frobnicate"], capture_output=True, timeout=10)
     check(p.returncode == 2, "usage error exits 2: %d" % p.returncode)
+    p = subprocess.run([DOORMAN, "-o", "foo", "check"], capture_output=True, timeout=10)
+    check(p.returncode == 2, "doorman -o without '=' exits 2: %d" % p.returncode)
+    smtpd = os.path.join(BIN, "doorman-smtpd")
+    p = subprocess.run([smtpd, "-o", "foo"], capture_output=True, timeout=10)
+    check(p.returncode == 2, "doorman-smtpd -o without '=' exits 2: %d" % p.returncode)
+    # run by hand, without the screen's socket on fd 3
+    p = subprocess.run([smtpd], capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+    check(p.returncode == 2 and b"is started by doorman" in p.stderr,
+          "doorman-smtpd without the screen: rc=%d %r" % (p.returncode, p.stderr))
 
 
 def test_long_data_directory_refused():
