@@ -99,6 +99,24 @@ session_update_stress(void)
 	}
 }
 
+/*
+ * Read and drop what the client sent that nobody consumed (early talk the
+ * pregreet test only peeked at, commands pipelined after a 421), so that
+ * close() sends a FIN after our last reply: with unread input it sends a
+ * reset, which can destroy that reply in the client's kernel before the
+ * client reads it.  Bounded: a client that keeps sending gets its reset.
+ */
+static void
+session_drain(int fd)
+{
+	char	buf[4096];
+	int	i;
+
+	for (i = 0; i < 16; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+}
+
 void
 session_close(struct session *s, int log_disconnect)
 {
@@ -107,8 +125,10 @@ session_close(struct session *s, int log_disconnect)
 	session_stop_tests(s);
 	if (s->engine != NULL)
 		engine_free(s->engine);
-	if (s->fd >= 0)
+	if (s->fd >= 0) {
+		session_drain(s->fd);
 		close(s->fd);
+	}
 	clients_release_screen(s->cip);
 	screen.held--;
 	if (screen.stress)
@@ -121,19 +141,24 @@ void
 session_handed_off(struct session *s)
 {
 	screen.n.handed_off++;
+	/* The worker reads the client now: our copy just goes. */
+	close(s->fd);
+	s->fd = -1;
 	session_close(s, 0);
 }
 
 void
 session_refuse(struct session *s, const char *reply)
 {
+	char	buf[600];
+
 	session_stop_tests(s);
 	if (s->flags & (SESSION_F_TEASER | SESSION_F_GREETED)) {
 		engine_start(s, ENGINE_X21, reply);
 		return;
 	}
-	(void)session_send(s, reply);
-	(void)session_send(s, "\r\n");
+	snprintf(buf, sizeof(buf), "%s\r\n", reply);
+	(void)session_send(s, buf);	/* one segment (TCP_NODELAY) */
 	session_close(s, 0);
 }
 

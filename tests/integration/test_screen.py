@@ -141,6 +141,27 @@ def test_pregreet_drop():
         d.stop()
 
 
+
+def test_pregreet_drop_reply_survives_a_late_read():
+    """The early talk was only peeked at: unread, it would turn the close into
+    a reset that destroys the 521 before a slow client reads it."""
+    d, s = pregreet(24119, "drop")
+    try:
+        d.wait_log(r"DISCONNECT \[127\.0\.2\.")
+        time.sleep(0.3)
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            check(False, "reset instead of the 521 (got %r)" % data)
+        check(data == b"521 5.5.1 Protocol error\r\n", "the 521 then EOF: %r" % data)
+    finally:
+        d.stop()
+
 def test_hangup_before_handshake():
     d = doorman(24115, greet_wait="3s")
     try:
