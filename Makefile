@@ -50,7 +50,7 @@ ALL_LIBS	= $(SCREEN_LIB) $(SMTPD_LIB) $(RBL_LIB) $(CACHE_LIB) $(HANDOFF_LIB) $(C
 
 UNIT_BIN	= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit integration demo install bench bench-paired fuzz clean check-deps
+.PHONY: all test unit integration demo install bench bench-paired fuzz clean check-deps valgrind
 all: $(BINDIR)/doorman $(BINDIR)/doorman-smtpd
 
 $(B)/%.o: %.c
@@ -101,6 +101,16 @@ test: unit integration
 
 demo:
 	tests/integration/demo
+
+# Every unit suite under valgrind (definite leaks and memory errors fail),
+# then the daemons under valgrind (tests/integration/test_valgrind.py, also
+# part of make test).  About 10 minutes: not part of make test.
+VALGRIND = valgrind -q --leak-check=full --show-leak-kinds=definite \
+	--errors-for-leak-kinds=definite --error-exitcode=99 --trace-children=yes
+valgrind: all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	    $(VALGRIND) $$t --jobs 1 --short-filename >/dev/null; done
+	DOORMAN_BIN=$(abspath $(BINDIR)) tests/integration/run-all test_valgrind
 
 bench: all
 	tests/bench/run-all

@@ -30,7 +30,8 @@
 #define BACKOFF_MIN	0.5		/* first reconnect delay */
 #define BACKOFF_MAX	16.0		/* longest reconnect delay */
 #define CONNECT_LIMIT	2.0		/* connect + AUTH + PING must finish by then */
-#define DBSIZE_EVERY	30.0		/* refresh of cache_size() */
+#define DBSIZE_EVERY	5.0		/* refresh of cache_size() */
+#define DBSIZE_AFTER_SET 1.0		/* ... and this soon after our own writes */
 #define INFLIGHT_MAX	100000		/* replies owed before we call it stuck */
 #define PREFIX_DFLT	"doorman:"
 
@@ -457,6 +458,13 @@ redis_update(struct cache *c, const char *ip, const struct cache_record *rec)
 	    rc->prefix, ip, val, ttl) == REDIS_OK) {
 		rc->inflight++;
 		rc->unflushed = 1;
+	}
+	/* status then shows the new entry within a second, at one DBSIZE a second at most. */
+	if (ev_is_active(&rc->dbsize_timer) &&
+	    ev_timer_remaining(c->loop, &rc->dbsize_timer) > DBSIZE_AFTER_SET) {
+		ev_timer_stop(c->loop, &rc->dbsize_timer);
+		ev_timer_set(&rc->dbsize_timer, DBSIZE_AFTER_SET, DBSIZE_EVERY);
+		ev_timer_start(c->loop, &rc->dbsize_timer);
 	}
 }
 

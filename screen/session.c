@@ -255,10 +255,19 @@ session_verdict(struct session *s)
 		/* Failures are never cached; passes are, even partial ones. */
 		cache_update(screen.cache, addr_ip_str(&s->client.sa, ip, sizeof(ip)),
 		    &ci->rec);
+		/*
+		 * Every pass is logged, as postscreen does: NEW for the first
+		 * session of a client that never passed, OLD for the others
+		 * (a concurrent second session, a re-test of an expired test).
+		 */
 		if (s->flags & SESSION_F_NEW) {
 			msg_info("PASS NEW %s", session_client_str(s));
 			s->flags |= SESSION_F_PASS_NEW;
 			screen.n.pass_new++;
+		} else {
+			msg_info("PASS OLD %s", session_client_str(s));
+			s->flags |= SESSION_F_PASS_OLD;
+			screen.n.pass_old++;
 		}
 	}
 	pool_submit(s);

@@ -123,8 +123,11 @@ screen_greet_wait = {greet_wait}
         return self
 
     def stderr(self):
-        with open(os.path.join(self.dir, "stderr")) as f:
-            return f.read()
+        try:
+            with open(os.path.join(self.dir, "stderr")) as f:
+                return f.read()
+        except FileNotFoundError:   # stopped already
+            return ""
 
     def log(self):
         try:

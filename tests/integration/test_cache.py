@@ -78,6 +78,9 @@ def test_concurrent_sessions_one_pass_new():
         time.sleep(0.3)
         n = len([l for l in d.log().splitlines() if "PASS NEW [127.0.20.3]" in l])
         check(n == 1, "only the first concurrent session logs PASS NEW: %d" % n)
+        # the others pass too, and say so, as postscreen's (reference §3)
+        n = len([l for l in d.log().splitlines() if "PASS OLD [127.0.20.3]" in l])
+        check(n == 2, "the other concurrent sessions log PASS OLD: %d" % n)
     finally:
         d.stop()
 

@@ -145,7 +145,7 @@ def test_pregreet_drop():
 def test_pregreet_drop_reply_survives_a_late_read():
     """The early talk was only peeked at: unread, it would turn the close into
     a reset that destroys the 521 before a slow client reads it."""
-    d, s = pregreet(24119, "drop")
+    d, s = pregreet(24123, "drop")
     try:
         d.wait_log(r"DISCONNECT \[127\.0\.2\.")
         time.sleep(0.3)
