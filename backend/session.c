@@ -53,7 +53,7 @@ enum cmd_kind {
 	K_UNKNOWN		/* 500 5.5.2 command not recognized */
 };
 
-#define F_JUNK	0x01		/* counts toward smtpd_junk_command_limit */
+#define F_JUNK	0x01		/* smtpd_junk_command_limit: Postfix's NOOP, VRFY, ETRN, RSET */
 
 /*
  * smtpd's commands, in the order in which its disconnect line lists
@@ -78,9 +78,9 @@ static const struct cmd {
 	{ "NOOP", K_RELAY, F_JUNK },
 	{ "VRFY", K_RELAY, F_JUNK },
 	{ "ETRN", K_RELAY, F_JUNK },
-	{ "HELP", K_RELAY, F_JUNK },
+	{ "HELP", K_RELAY, 0 },
 	{ "QUIT", K_QUIT, 0 },
-	{ "UNKNOWN", K_UNKNOWN, F_JUNK },
+	{ "UNKNOWN", K_UNKNOWN, 0 },	/* an error already (500) */
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 #define CMD_UNKNOWN	(NCMDS - 1)
@@ -687,13 +687,13 @@ command_loop(struct session *s)
 		} else
 			idx = classify(s->line, len, vbuf, sizeof(vbuf));
 		s->last = cmds[idx].name;
-		if ((cmds[idx].flags & F_JUNK) && ++s->junk > p->junk_limit) {
-			client_reply(s, "421 4.7.0 %s Error: too many errors",
-			    p->myhostname);
-			msg_info("too many errors after %s from unknown[%s]",
-			    s->last, s->ip);
-			return;
-		}
+		/*
+		 * smtpd_junk_command_limit, as smtpd counts it: past the limit
+		 * each junk command (NOOP, VRFY, ETRN, RSET) is still answered
+		 * but adds an error, and the hard error limit ends the session.
+		 */
+		if ((cmds[idx].flags & F_JUNK) && s->junk++ > p->junk_limit)
+			s->errors++;
 		if (s->upfd < 0 && cmds[idx].kind != K_UNKNOWN &&
 		    cmds[idx].kind != K_NOTREC && cmds[idx].kind != K_NOTIMPL) {
 			rc = upstream_late_open(s, idx, &code);

@@ -77,6 +77,27 @@ config_check_cache(struct conf *c, struct conf_err *err)
 	return (cache == NULL && err->reason[0] != '\0' ? -1 : 0);
 }
 
+/*
+ * The DNSBL sites, weights, filters and servers as the daemon parses
+ * them, for both stress flavours: the same errors, file and line as
+ * `run` would stop on.  No query is sent.
+ */
+static int
+config_check_rbl(struct conf *c, struct conf *cs, struct conf_err *err)
+{
+	struct ev_loop *loop;
+	struct rbl *rbl;
+	int	rc;
+
+	if ((loop = ev_loop_new(0)) == NULL)
+		return (0);
+	rbl = rbl_create(loop, c, err);
+	rc = rbl != NULL && rbl_prepare_conf(rbl, cs, err) == 0 ? 0 : -1;
+	rbl_free(rbl);
+	ev_loop_destroy(loop);
+	return (rc);
+}
+
 int
 config_cmd_check(void)
 {
@@ -94,7 +115,8 @@ config_cmd_check(void)
 	    config_screen_params(&p, c, &err) != 0 ||
 	    config_open_tables(c, &err) != 0 || config_open_tables(cs, &err) != 0 ||
 	    (al = access_list_create(c, &err)) == NULL ||
-	    config_check_listen(c, &err) != 0 || config_check_cache(c, &err) != 0)
+	    config_check_listen(c, &err) != 0 || config_check_cache(c, &err) != 0 ||
+	    config_check_rbl(c, cs, &err) != 0)
 		goto out;
 	rc = 0;
 	/* Redundant lists and zones that do not answer: warnings only. */

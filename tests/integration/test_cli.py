@@ -40,6 +40,10 @@ def test_check_reports_file_and_line():
         ("screen_greet_action = maybe\n", 1, "screen_greet_action"),
         ("backend_process_limit = 0\n", 1, "backend_process_limit"),
         ("postscreen_greet_wait = ${stress?{2}:{6x}}s\n", 1, "greet_wait"),
+        # DNSBL sites are parsed as the daemon does (reference §2.5)
+        ("listen = 127.0.0.1:1\nscreen_dnsbl_sites = bl.test*x\n", 2, "weight factor"),
+        ("screen_dnsbl_sites = bl.test=1.2.3.3[6..9]\n", 1, "filter syntax"),
+        ("screen_dnsbl_sites = bl..test\n", 1, "domain name"),
         # a table that cannot be opened: the line that names it
         ("screen_access_list = cidr:/nonexistent/file\n", 1, "/nonexistent/file"),
         ("rbl_reply_maps = hash:/nonexistent/rbl_reply_maps\nlisten = 127.0.0.1:1\n", 1,

@@ -277,6 +277,24 @@ def test_workers_forked_from_a_template():
         check(d.proc.poll() is None, "doorman still running")
 
 
+def test_junk_commands_count_as_errors_past_the_limit():
+    """smtpd_junk_command_limit as Postfix counts it: past the limit a junk
+    command is still answered but adds an error; the hard error limit then
+    ends the session.  Under stress both are 1: two NOOPs free, the third
+    answered and counted, then 421."""
+    with relay(24226, extra="backend_stress = on\n") as (d, sink):
+        s = connect(24226, "127.0.10.26")
+        greet(s)
+        check(command(s, "EHLO junk.test")[-1].startswith("250"), "EHLO")
+        for i in range(3):
+            r = command(s, "NOOP")
+            check(r and r[0].startswith("250"), "NOOP %d answered: %r" % (i + 1, r))
+        r = read_reply(s)
+        check(r and r[0].startswith("421 4.7.0 ") and "too many errors" in r[0],
+              "then the hard error limit: %r" % r)
+        d.wait_log(r"too many errors after NOOP from unknown\[127\.0\.10\.26\]")
+
+
 def test_upstream_rcpt_reject_is_logged_like_smtpd():
     with relay(24210, ["-f", "rcpt"]) as (d, sink):
         s = connect(24210, "127.0.10.9")
