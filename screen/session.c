@@ -126,7 +126,8 @@ session_close(struct session *s, int log_disconnect)
 	if (s->engine != NULL)
 		engine_free(s->engine);
 	if (s->fd >= 0) {
-		session_drain(s->fd);
+		if (!(s->flags & SESSION_F_EOF))
+			session_drain(s->fd);
 		close(s->fd);
 	}
 	clients_release_screen(s->cip);
@@ -325,6 +326,7 @@ session_pregreet_event(struct ev_loop *loop, ev_io *w, int revents)
 		msg_info("HANGUP after %s from %s in tests before SMTP handshake",
 		    session_elapsed_str(s), session_client_str(s));
 		screen.n.hangup++;
+		s->flags |= SESSION_F_EOF;
 		session_close(s, 1);
 		return;
 	}

@@ -43,6 +43,7 @@ enum session_state {
 #define SESSION_F_NEW		0x0100	/* this session logs PASS NEW */
 #define SESSION_F_DNSWL		0x0200	/* the allowlist threshold ended the tests */
 #define SESSION_F_GREETED	0x0400	/* the final "220 " went out from the screen */
+#define SESSION_F_EOF		0x0800	/* the client hung up: nothing to drain */
 
 struct listener;
 struct client_ip;
