@@ -107,7 +107,7 @@ demo:
 # part of make test).  About 10 minutes: not part of make test.
 VALGRIND = valgrind -q --leak-check=full --show-leak-kinds=definite \
 	--errors-for-leak-kinds=definite --error-exitcode=99 --trace-children=yes \
-	--trace-children-skip="*python3*,*redis-server*,*ldns-testns*,*smtp-sink*"
+	--trace-children-skip="*python3*,*redis-server*,*ldns-testns*,*smtp-sink*,*/sh,*/ls"
 valgrind: all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	    $(VALGRIND) $$t --jobs 1 --short-filename >/dev/null; done
