@@ -523,3 +523,14 @@ handoff_recv_fd(int sock, void *buf, size_t cap, int *fd)
 	}
 	return (n);
 }
+
+void
+handoff_drain_client(int fd)
+{
+	char	buf[4096];
+	int	i;
+
+	for (i = 0; i < 16; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+}

@@ -97,4 +97,13 @@ int	handoff_send_status(int sock, const char *statuses);
 /* Bytes of one message (at most cap), in order; 0 EOF; -1 errno. */
 int	handoff_recv_status(int sock, char *statuses, size_t cap);
 
+/*
+ * The client socket's last holder, screen or worker, before it closes
+ * it after a final reply with the client's input unread (early talk
+ * only peeked at, commands pipelined after a 421): read and drop what
+ * is there, at most 64 KB, so that the close sends a FIN after the reply
+ * rather than a reset that can destroy it before the client reads it.
+ */
+void	handoff_drain_client(int fd);
+
 #endif

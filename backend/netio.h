@@ -68,10 +68,13 @@ int	netio_read_line(struct netio *, char *line, size_t cap, size_t *len,
 /* Write everything or fail (-1, errno ETIMEDOUT on deadline). */
 int	netio_write(int fd, const void *data, size_t len, int64_t timeout_ms);
 
-/* Non-blocking connect with a timeout; the fd, or -1 with errno. */
 /* TCP_NODELAY (no-op on unix sockets). */
 void	netio_nodelay(int fd);
 
+/*
+ * Non-blocking connect with a timeout; the fd (non-blocking, TCP_NODELAY
+ * on inet), or -1 with errno.
+ */
 int	netio_connect(const struct sockaddr *, socklen_t, int64_t timeout_ms);
 
 #endif

@@ -101,6 +101,7 @@ struct session {
 	int	total[NCMDS];
 	char	*line;			/* line_limit + 1 */
 	int	esmtp;			/* EHLO (not HELO) was accepted */
+	int	hung_up_on;		/* we sent a 421: the session ends here */
 	char	helo[256];		/* for smtpd-style reject lines */
 	char	sender[256];
 	/* Buffers (about 60 KB), set up as they are used: never cleared. */
@@ -131,6 +132,8 @@ client_write(struct session *s, const char *text, size_t len)
 		return (-1);
 	}
 	s->cl.wait_first = 1;
+	if (len >= 3 && memcmp(text, "421", 3) == 0)
+		s->hung_up_on = 1;	/* ours or the MTA's: it ends the session */
 	return (0);
 }
 
@@ -900,5 +903,8 @@ session_run(const struct smtpd_params *p, const struct handoff *h, int cfd)
 done:
 	log_disconnect(s);
 	upstream_close(s);
+	/* After a 421 the client may still have commands in flight. */
+	if (s->hung_up_on && !s->cl.eof)
+		handoff_drain_client(cfd);
 	close(cfd);
 }

@@ -20,6 +20,7 @@
 
 #include "conf/addr.h"
 #include "conf/log.h"
+#include "backend/handoff.h"
 #include "cache/cache.h"
 #include "rbl/rbl.h"
 #include "screen/access.h"
@@ -99,24 +100,6 @@ session_update_stress(void)
 	}
 }
 
-/*
- * Read and drop what the client sent that nobody consumed (early talk the
- * pregreet test only peeked at, commands pipelined after a 421), so that
- * close() sends a FIN after our last reply: with unread input it sends a
- * reset, which can destroy that reply in the client's kernel before the
- * client reads it.  Bounded: a client that keeps sending gets its reset.
- */
-static void
-session_drain(int fd)
-{
-	char	buf[4096];
-	int	i;
-
-	for (i = 0; i < 16; i++)
-		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
-			break;
-}
-
 void
 session_close(struct session *s, int log_disconnect)
 {
@@ -126,8 +109,9 @@ session_close(struct session *s, int log_disconnect)
 	if (s->engine != NULL)
 		engine_free(s->engine);
 	if (s->fd >= 0) {
+		/* Our last reply must not die in a reset (handoff.h). */
 		if (!(s->flags & SESSION_F_EOF))
-			session_drain(s->fd);
+			handoff_drain_client(s->fd);
 		close(s->fd);
 	}
 	clients_release_screen(s->cip);

@@ -295,6 +295,30 @@ def test_junk_commands_count_as_errors_past_the_limit():
         d.wait_log(r"too many errors after NOOP from unknown\[127\.0\.10\.26\]")
 
 
+def test_421_reaches_a_client_that_pipelined_more():
+    """The worker closes after its 421 with the client's later commands
+    unread: it reads them away first, or the close is a reset that can
+    destroy the 421 before a slow client reads it."""
+    with relay(24228, extra="backend_stress = on\n") as (d, sink):
+        s = connect(24228, "127.0.10.28")
+        greet(s)
+        # more than the worker reads at once (8 KB), so some stays in the kernel
+        s.sendall(b"EHLO junk.test\r\n" + b"NOOP\r\n" * 3000)
+        d.wait_log(r"too many errors after NOOP from unknown\[127\.0\.10\.28\]")
+        time.sleep(0.3)
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            check(False, "reset instead of the 421 (got %r)" % data)
+        check(b"\r\n421 4.7.0 " in data and data.endswith(b"too many errors\r\n"),
+              "the 421 arrives, then EOF: %r" % data[-200:])
+
+
 def test_upstream_rcpt_reject_is_logged_like_smtpd():
     with relay(24210, ["-f", "rcpt"]) as (d, sink):
         s = connect(24210, "127.0.10.9")
