@@ -54,6 +54,15 @@ relay_end(struct ev_loop *loop, struct relay *r)
 	free(r);
 }
 
+/* One read; -2 when there is nothing yet (the loop calls again). */
+static ssize_t
+read_ready(int fd, char *buf, size_t cap)
+{
+	ssize_t	n = read(fd, buf, cap);
+
+	return (n < 0 && (errno == EAGAIN || errno == EINTR) ? -2 : n);
+}
+
 /* The upstream's greeting (one read is all smtp-sink needs), copied on. */
 static void
 on_upstream(struct ev_loop *loop, ev_io *w, int revents)
@@ -63,19 +72,14 @@ on_upstream(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t	n;
 
 	(void)revents;
-	n = read(w->fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if ((n = read_ready(w->fd, buf, sizeof(buf))) == -2)
 		return;
-	if (n <= 0 || r->greeted) {
+	if (n <= 0 || r->greeted || write(r->cw.fd, buf, (size_t)n) != n) {
 		relay_end(loop, r);
 		return;
 	}
 	r->greeted = 1;
 	ev_io_stop(loop, &r->uw);
-	if (write(r->cw.fd, buf, (size_t)n) != n) {
-		relay_end(loop, r);
-		return;
-	}
 	ev_io_start(loop, &r->cw);
 }
 
@@ -88,8 +92,7 @@ on_client(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t	n;
 
 	(void)revents;
-	n = read(w->fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if ((n = read_ready(w->fd, buf, sizeof(buf))) == -2)
 		return;
 	if (n > 0) {
 		(void)!write(w->fd, bye, sizeof(bye) - 1);
@@ -137,8 +140,7 @@ on_zombie(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t	n;
 
 	(void)revents;
-	n = read(w->fd, buf, sizeof(buf));
-	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+	if ((n = read_ready(w->fd, buf, sizeof(buf))) > 0 || n == -2)
 		return;
 	ev_io_stop(loop, w);
 	close(w->fd);

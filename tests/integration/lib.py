@@ -240,6 +240,23 @@ def is_closed(s, timeout=5):
         return False
 
 
+def read_to_eof_after_a_pause(s, pause=0.3):
+    """Everything the server sent before it closed, read late, as a slow
+    client would; a reset instead of a FIN fails the test (the reset can
+    destroy the server's last reply before the client reads it)."""
+    time.sleep(pause)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    except ConnectionResetError:
+        raise TestFailure("reset instead of a close after the last reply (got %r)"
+                          % data[-300:])
+
+
 def greet_and_quit(port, src):
     """Connect, read the whole greeting (timed), QUIT: (greeting, seconds)."""
     s = connect(port, src)

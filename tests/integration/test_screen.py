@@ -7,7 +7,7 @@ needs on its own port.  Clients come from distinct 127.x.y.z addresses.
 import time
 
 from lib import (Doorman, SmtpSink, check, command, connect, is_closed,
-                 read_reply, send_mail)
+                 read_reply, read_to_eof_after_a_pause, send_mail)
 
 SINK_PORT = 24101
 sink = None
@@ -148,16 +148,7 @@ def test_pregreet_drop_reply_survives_a_late_read():
     d, s = pregreet(24123, "drop")
     try:
         d.wait_log(r"DISCONNECT \[127\.0\.2\.")
-        time.sleep(0.3)
-        data = b""
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        except ConnectionResetError:
-            check(False, "reset instead of the 521 (got %r)" % data)
+        data = read_to_eof_after_a_pause(s)
         check(data == b"521 5.5.1 Protocol error\r\n", "the 521 then EOF: %r" % data)
     finally:
         d.stop()
