@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (BIN, DnsServer, Doorman, command, connect, read_line,  # noqa: E402
-                 read_reply, send_mail)
+                 read_reply, send_mail, wait_until)
 from postfix_instance import PostfixInstance  # noqa: E402
 
 PORT, MTA_PORT, DNS_PORT, METRICS = 2525, 10025, 10053, 10026
@@ -71,7 +71,9 @@ def main():
     try:
         say("starting a DNS server (demo zones dnsbl.demo, dnswl.demo) on 127.0.0.1:%d"
             % DNS_PORT)
-        dns = DnsServer(DNS_PORT, zones=("dnsbl.demo", "dnswl.demo"))
+        dns = DnsServer(DNS_PORT, zones=("dnsbl.demo", "dnswl.demo"),
+                        extra=("--only", "dnswl.demo=127.0.4.", "--only", "dnsbl.demo=127.0.1.",
+                               "--only", "dnswl.demo=127.0.0.2", "--only", "dnsbl.demo=127.0.0.2"))
         say("starting a private Postfix instance as the MTA on 127.0.0.1:%d "
             "(smtpd_upstream_proxy_protocol = haproxy)" % MTA_PORT)
         mta = PostfixInstance(os.path.join(work, "postfix"), MTA_PORT, "haproxy",
@@ -132,12 +134,22 @@ metrics_listen = 127.0.0.1:%d
               % (code, time.monotonic() - t0))
         show_log(d)
 
-        say("6. a burst: 5 slow clients for 2 workers saturate the pool")
-        socks = []
-        for i in range(5):
-            s = connect(PORT, "127.0.0.1")
-            socks.append(s)
-        time.sleep(1)
+        say("6. a burst: 5 slow clients (127.0.9.1-5) for 2 workers saturate the pool")
+        socks = [connect(PORT, "127.0.9.%d" % (i + 1)) for i in range(5)]
+        d.wait_log(r"entering stress mode", timeout=15)
+        time.sleep(0.5)
+        show_log(d)
+        print("   ps: the busy workers still run with -o stress= until their session ends")
+        for c in d.worker_cmdlines():
+            print("   | " + c)
+        say("   the first client says QUIT: its worker ends, a -o stress=yes worker takes a waiting client")
+        try:
+            socks[0].sendall(b"QUIT\r\n")
+        except OSError:
+            pass
+        wait_until(lambda: any("stress=yes" in c for c in d.worker_cmdlines()), 15,
+                   "a -o stress=yes worker")
+        time.sleep(0.5)
         show_log(d)
         print("   ps:")
         for c in d.worker_cmdlines():
@@ -158,7 +170,7 @@ metrics_listen = 127.0.0.1:%d
 
         say("doorman status")
         status(d)
-        say("done: %s/maillog holds doorman's whole log" % d.dir)
+        say("done; stopping what the demo started")
     finally:
         if d is not None:
             d.stop()

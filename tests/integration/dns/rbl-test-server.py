@@ -22,6 +22,10 @@ client address in the query name (IPv4, reversed octets):
   127.0.6.7            REFUSED
   anything else        NXDOMAIN with the zone's SOA (negative TTL --neg-ttl)
 
+--only ZONE=PREFIX (repeatable) narrows a zone: it answers NXDOMAIN for every
+client address that does not start with one of its prefixes (the demo keeps its
+DNSWL zone to 127.0.4.x and its DNSBL zone to the others).
+
 Control names (any type; answered with TXT):
   ping.ctl             "pong"
   count.ctl            "queries=Q names=N": queries under the zones and distinct (name, type)
@@ -65,6 +69,10 @@ def codes_for(ip):
 class Server:
     def __init__(self, args):
         self.zones = [DNSLabel(z.strip(".").lower()) for z in args.zone]
+        self.only = {}
+        for spec in args.only or ():
+            zone, _, prefix = spec.partition("=")
+            self.only.setdefault(zone.strip(".").lower(), []).append(prefix)
         self.args = args
         self.reset()
         self.seen_once = set()
@@ -162,7 +170,8 @@ class Server:
             r.add_answer(RR(other.q.qname, QTYPE.A, rdata=A("127.0.0.2"), ttl=300))
             return [(0, r.pack(), False), (0.05, nx, False)]
         codes = codes_for(ip)
-        if codes is None:
+        narrowed = self.only.get(str(z).rstrip("."))
+        if codes is None or (narrowed and not any(ip.startswith(p) for p in narrowed)):
             return [(0, nx, False)]
         return [(0, self.listed(req, ip, z, codes).pack(), False)]
 
@@ -172,6 +181,7 @@ def main():
     p.add_argument("--listen", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--zone", action="append", default=None)
+    p.add_argument("--only", action="append", default=None, metavar="ZONE=PREFIX")
     p.add_argument("--ttl", type=int, default=300)
     p.add_argument("--neg-ttl", type=int, default=120)
     p.add_argument("--slow-ms", type=float, default=5000)
