@@ -63,9 +63,13 @@ read_ready(int fd, char *buf, size_t cap)
 	return (n < 0 && (errno == EAGAIN || errno == EINTR) ? -2 : n);
 }
 
-/* The upstream's greeting (one read is all smtp-sink needs), copied on. */
+/*
+ * Either socket of a relay is readable.  The upstream's: its greeting
+ * (one read is all smtp-sink needs), copied to the client.  The
+ * client's: its QUIT (or anything) gets 221, QUIT goes on, both close.
+ */
 static void
-on_upstream(struct ev_loop *loop, ev_io *w, int revents)
+on_relay_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct relay *r = w->data;
 	char	buf[1024];
@@ -74,27 +78,14 @@ on_upstream(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if ((n = read_ready(w->fd, buf, sizeof(buf))) == -2)
 		return;
-	if (n <= 0 || r->greeted || write(r->cw.fd, buf, (size_t)n) != n) {
-		relay_end(loop, r);
-		return;
-	}
-	r->greeted = 1;
-	ev_io_stop(loop, &r->uw);
-	ev_io_start(loop, &r->cw);
-}
-
-/* The client's QUIT (or anything): 221, QUIT to the upstream, close. */
-static void
-on_client(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct relay *r = w->data;
-	char	buf[1024];
-	ssize_t	n;
-
-	(void)revents;
-	if ((n = read_ready(w->fd, buf, sizeof(buf))) == -2)
-		return;
-	if (n > 0) {
+	if (w == &r->uw) {
+		if (n > 0 && !r->greeted && write(r->cw.fd, buf, (size_t)n) == n) {
+			r->greeted = 1;
+			ev_io_stop(loop, &r->uw);
+			ev_io_start(loop, &r->cw);
+			return;
+		}
+	} else if (n > 0) {
 		(void)!write(w->fd, bye, sizeof(bye) - 1);
 		(void)!write(r->uw.fd, "QUIT\r\n", 6);
 	}
@@ -126,8 +117,8 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			free(r);
 			continue;
 		}
-		ev_io_init(&r->cw, on_client, fd, EV_READ);
-		ev_io_init(&r->uw, on_upstream, ufd, EV_READ);
+		ev_io_init(&r->cw, on_relay_io, fd, EV_READ);
+		ev_io_init(&r->uw, on_relay_io, ufd, EV_READ);
 		r->cw.data = r->uw.data = r;
 		ev_io_start(loop, &r->uw);
 	}
