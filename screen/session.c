@@ -209,6 +209,25 @@ session_dnsbl_verdict(struct session *s, time_t now)
 	return (session_fail(s, screen.p.dnsbl_action, s->dnsbl_reply, s->dnsbl_reply));
 }
 
+/*
+ * Every pass is logged, as postscreen does: NEW for the first session
+ * of a client that never passed, OLD for the others (a cached pass, a
+ * concurrent second session, a re-test of an expired test).
+ */
+static void
+session_pass(struct session *s)
+{
+	if (s->flags & SESSION_F_NEW) {
+		msg_info("PASS NEW %s", session_client_str(s));
+		s->flags |= SESSION_F_PASS_NEW;
+		screen.n.pass_new++;
+	} else {
+		msg_info("PASS OLD %s", session_client_str(s));
+		s->flags |= SESSION_F_PASS_OLD;
+		screen.n.pass_old++;
+	}
+}
+
 /* After the early tests: record what passed, then hand off or talk. */
 static void
 session_verdict(struct session *s)
@@ -240,20 +259,7 @@ session_verdict(struct session *s)
 		/* Failures are never cached; passes are, even partial ones. */
 		cache_update(screen.cache, addr_ip_str(&s->client.sa, ip, sizeof(ip)),
 		    &ci->rec);
-		/*
-		 * Every pass is logged, as postscreen does: NEW for the first
-		 * session of a client that never passed, OLD for the others
-		 * (a concurrent second session, a re-test of an expired test).
-		 */
-		if (s->flags & SESSION_F_NEW) {
-			msg_info("PASS NEW %s", session_client_str(s));
-			s->flags |= SESSION_F_PASS_NEW;
-			screen.n.pass_new++;
-		} else {
-			msg_info("PASS OLD %s", session_client_str(s));
-			s->flags |= SESSION_F_PASS_OLD;
-			screen.n.pass_old++;
-		}
+		session_pass(s);
 	}
 	pool_submit(s);
 }
@@ -421,11 +427,8 @@ session_start_tests(struct session *s)
 	}
 	if (s->due == 0) {
 		/* A failure (denylisted under ignore) is never a PASS. */
-		if (!(s->flags & SESSION_F_DENY_FAIL)) {
-			msg_info("PASS OLD %s", session_client_str(s));
-			s->flags |= SESSION_F_PASS_OLD;
-			screen.n.pass_old++;
-		}
+		if (!(s->flags & SESSION_F_DENY_FAIL))
+			session_pass(s);
 		pool_submit(s);
 		return;
 	}
